@@ -1,0 +1,3 @@
+using Bundler.Cli;
+
+return await Cli.RunAsync(args, CliOutput.FromConsole());

@@ -1,0 +1,366 @@
+using System.Collections.Immutable;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Bundler.Configuration;
+
+/// <summary>
+/// Loads and validates a site file (SPEC §1). Every problem is collected; the result is either a
+/// <see cref="SiteSpec"/> that passed every rule, or a <see cref="UserInputException"/> listing all errors.
+/// Warnings are returned with the site so the caller can print them.
+/// </summary>
+public static partial class SiteLoader
+{
+    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    private static partial Regex DnsLabel();
+
+    [GeneratedRegex(@"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex DnsName();
+
+    [GeneratedRegex(@"^(?=.{1,253}$)(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex SanName();
+
+    [GeneratedRegex(@"^\d+\.\d+\.\d+$")]
+    private static partial Regex Version();
+
+    private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes"];
+    private static readonly string[] NetworkKeys = ["serviceCidr", "podCidr", "nodePortRange", "clusterDomain", "proxyMode"];
+    private static readonly string[] ApiServerKeys = ["port", "localProxyPort", "extraSans"];
+    private static readonly string[] PkiKeys = ["keyAlgorithm", "caValidityDays", "leafValidityDays", "caKeyOnMasters"];
+    private static readonly string[] NodeKeys = ["name", "ip", "roles", "arch"];
+
+    /// <summary>Ports the components bind on a node; the local proxy must not collide with them.</summary>
+    private static readonly int[] ComponentPorts = [2379, 2380, 2381, 10248, 10249, 10250, 10256, 10257, 10259];
+
+    public sealed record Result(SiteSpec Site, IReadOnlyList<Diagnostic> Warnings);
+
+    public static Result Load(string path, PinCatalog pins)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(pins);
+        if (!File.Exists(path))
+            throw new UserInputException($"{path}: site file not found");
+        var bytes = File.ReadAllBytes(path);
+        return Parse(System.Text.Encoding.UTF8.GetString(bytes), path, pins, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    public static Result Parse(string yaml, string path, PinCatalog pins, string? sha256 = null)
+    {
+        var bag = new DiagnosticBag(path);
+        var root = ReadRoot(yaml, bag);
+        if (root is null)
+        {
+            bag.ThrowIfErrors();
+            throw new UserInputException($"{path}: the site file is empty; run 'kbundle init' for an example");
+        }
+
+        var f = new YamlFields(root, bag, "", TopKeys);
+        var spots = new Dictionary<string, Location>();
+
+        var name = f.Scalar("name", required: true) ?? "";
+        if (name.Length > 0 && (!DnsLabel().IsMatch(name) || name.Length > 63))
+            bag.Error(f.AtValue("name"), "name", $"'{name}' is not a valid site name",
+                "allowed: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters");
+
+        var kubernetes = f.Scalar("kubernetes", required: true) ?? "";
+        if (kubernetes.Length > 0)
+        {
+            if (!Version().IsMatch(kubernetes))
+                bag.Error(f.AtValue("kubernetes"), "kubernetes", $"'{kubernetes}' is not a version", "allowed: X.Y.Z, e.g. 1.36.0");
+            else if (!pins.Has(kubernetes))
+                bag.Error(f.AtValue("kubernetes"), "kubernetes", $"{kubernetes} is not pinned in {pins.Source}",
+                    $"allowed: {string.Join(", ", pins.Versions.DefaultIfEmpty("(none)"))}");
+        }
+
+        var arch = ParseArch(f, "arch", Arch.Amd64, bag);
+        var network = ReadNetwork(f.Mapping("network"), bag, spots);
+        var apiServer = ReadApiServer(f.Mapping("apiServer"), bag, spots);
+        var pki = ReadPki(f.Mapping("pki"), bag);
+        var nodes = ReadNodes(f, arch, bag, spots);
+
+        CheckRelations(network, apiServer, nodes, bag, spots, f.AtValue("nodes"));
+
+        bag.ThrowIfErrors();
+        var site = new SiteSpec(name, kubernetes, arch, network!, apiServer, pki, nodes.Select(n => n.Spec).ToImmutableArray(), path,
+            sha256 ?? Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))));
+        return new Result(site, bag.Warnings.ToList());
+    }
+
+    private static YamlMappingNode? ReadRoot(string yaml, DiagnosticBag bag)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException e)
+        {
+            var inner = e.InnerException?.Message;
+            bag.Error(new Location((int)e.Start.Line, (int)e.Start.Column), "(syntax)",
+                inner is null ? e.Message : $"{e.Message} {inner}", "see 'kbundle init' for a valid example");
+            return null;
+        }
+        if (stream.Documents.Count == 0)
+            return null;
+        if (stream.Documents.Count > 1)
+            bag.Error(YamlFields.At(stream.Documents[1].RootNode), "(document)", "more than one YAML document", "allowed: exactly one site per file");
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            bag.Error(YamlFields.At(stream.Documents[0].RootNode), "(root)", "the site file must be a mapping", "see 'kbundle init' for an example");
+            return null;
+        }
+        return root;
+    }
+
+    private static Arch ParseArch(YamlFields f, string key, Arch fallback, DiagnosticBag bag)
+    {
+        var text = f.Scalar(key);
+        if (text is null)
+            return fallback;
+        if (Names.TryParseArch(text, out var arch))
+            return arch;
+        bag.Error(f.AtValue(key), f.Field(key), $"unknown architecture '{text}'", $"allowed: {string.Join(", ", Names.Arches)}");
+        return fallback;
+    }
+
+    private static NetworkSpec? ReadNetwork(YamlMappingNode? node, DiagnosticBag bag, Dictionary<string, Location> spots)
+    {
+        var f = node is null ? null : new YamlFields(node, bag, "network", NetworkKeys);
+        Ipv4Network Cidr(string key, string fallback)
+        {
+            var text = f?.Scalar(key) ?? fallback;
+            spots[$"network.{key}"] = f?.AtValue(key) ?? Location.None;
+            if (Ipv4Network.TryParse(text, out var n, out var error))
+                return n;
+            bag.Error(spots[$"network.{key}"], $"network.{key}", error!, "allowed: an IPv4 network such as 10.254.0.0/16");
+            return default;
+        }
+
+        var service = Cidr("serviceCidr", "10.254.0.0/16");
+        var pod = Cidr("podCidr", "172.30.0.0/16");
+        var ok = !bag.Items.Any(d => d.Field is "network.serviceCidr" or "network.podCidr");
+
+        var range = f?.Scalar("nodePortRange") ?? "30000-32767";
+        spots["network.nodePortRange"] = f?.AtValue("nodePortRange") ?? Location.None;
+        var (first, last) = (30000, 32767);
+        var parts = range.Split('-');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out first) || !int.TryParse(parts[1], out last) ||
+            first < 1 || last > 65535 || first >= last)
+        {
+            bag.Error(spots["network.nodePortRange"], "network.nodePortRange", $"'{range}' is not a port range",
+                "allowed: FIRST-LAST with 1 <= FIRST < LAST <= 65535, e.g. 30000-32767");
+            (first, last) = (30000, 32767);
+        }
+
+        var domain = f?.Scalar("clusterDomain") ?? "cluster.local";
+        if (!DnsName().IsMatch(domain))
+            bag.Error(f!.AtValue("clusterDomain"), "network.clusterDomain", $"'{domain}' is not a DNS domain",
+                "allowed: lower-case DNS labels separated by dots, no trailing dot, e.g. cluster.local");
+
+        var modeText = f?.Scalar("proxyMode") ?? "iptables";
+        var mode = ProxyMode.Iptables;
+        switch (modeText)
+        {
+            case "iptables": break;
+            case "nftables": mode = ProxyMode.Nftables; break;
+            case "ipvs":
+                mode = ProxyMode.Ipvs;
+                bag.Warning(f!.AtValue("proxyMode"), "network.proxyMode", "ipvs is deprecated upstream since Kubernetes 1.35",
+                    "prefer nftables or iptables");
+                break;
+            default:
+                bag.Error(f!.AtValue("proxyMode"), "network.proxyMode", $"unknown proxy mode '{modeText}'",
+                    $"allowed: {string.Join(", ", Names.ProxyModes)}");
+                break;
+        }
+        return ok ? new NetworkSpec(service, pod, first, last, domain, mode) : null;
+    }
+
+    private static ApiServerSpec ReadApiServer(YamlMappingNode? node, DiagnosticBag bag, Dictionary<string, Location> spots)
+    {
+        var f = node is null ? null : new YamlFields(node, bag, "apiServer", ApiServerKeys);
+        var port = f?.Int("port", 6443, 1, 65535) ?? 6443;
+        var local = f?.Int("localProxyPort", 8443, 1, 65535) ?? 8443;
+        spots["apiServer.port"] = f?.AtValue("port") ?? Location.None;
+        spots["apiServer.localProxyPort"] = f?.AtValue("localProxyPort") ?? Location.None;
+
+        var sans = ImmutableArray.CreateBuilder<string>();
+        if (f?.Sequence("extraSans") is { } list)
+        {
+            for (var i = 0; i < list.Children.Count; i++)
+            {
+                var item = list.Children[i];
+                var text = (item as YamlScalarNode)?.Value ?? "";
+                var isIp = Ipv4.TryParse(text, out _) || (text.Contains(':') && IPAddress.TryParse(text, out _));
+                if (!isIp && !SanName().IsMatch(text))
+                    bag.Error(YamlFields.At(item), $"apiServer.extraSans[{i}]", $"'{text}' is neither a DNS name nor an IP address",
+                        "allowed: a lower-case DNS name (e.g. k8s.example.com) or an IP address");
+                else if (sans.Contains(text))
+                    bag.Warning(YamlFields.At(item), $"apiServer.extraSans[{i}]", $"'{text}' is listed twice");
+                else
+                    sans.Add(text);
+            }
+        }
+        return new ApiServerSpec(port, local, sans.ToImmutable());
+    }
+
+    private static PkiSettings ReadPki(YamlMappingNode? node, DiagnosticBag bag)
+    {
+        var f = node is null ? null : new YamlFields(node, bag, "pki", PkiKeys);
+        var algorithmText = f?.Scalar("keyAlgorithm") ?? "rsa-2048";
+        var index = Names.KeyAlgorithms.IndexOf(algorithmText);
+        if (index < 0)
+        {
+            bag.Error(f!.AtValue("keyAlgorithm"), "pki.keyAlgorithm", $"unknown key algorithm '{algorithmText}'",
+                $"allowed: {string.Join(", ", Names.KeyAlgorithms)}");
+            index = 0;
+        }
+        var ca = f?.Int("caValidityDays", 3650, 1, 36500) ?? 3650;
+        var leaf = f?.Int("leafValidityDays", 365, 1, 36500) ?? 365;
+        if (leaf >= ca)
+            bag.Error(f!.AtValue("leafValidityDays"), "pki.leafValidityDays", $"{leaf} days is not shorter than pki.caValidityDays ({ca})",
+                "allowed: fewer days than the CA's validity, so every leaf expires before its issuer");
+        var caKey = f?.Bool("caKeyOnMasters", false) ?? false;
+        return new PkiSettings((KeyAlgorithm)index, ca, leaf, caKey);
+    }
+
+    private sealed record ParsedNode(NodeSpec Spec, Location NameAt, Location IpAt, bool IpValid);
+
+    private static List<ParsedNode> ReadNodes(YamlFields top, Arch defaultArch, DiagnosticBag bag, Dictionary<string, Location> spots)
+    {
+        var result = new List<ParsedNode>();
+        var list = top.Sequence("nodes", required: true);
+        if (list is null)
+            return result;
+        if (list.Children.Count == 0)
+            bag.Error(YamlFields.At(list), "nodes", "the list is empty", "allowed: at least one node with the master role and one with etcd");
+
+        var names = new Dictionary<string, int>();
+        var ips = new Dictionary<string, int>();
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var field = $"nodes[{i}]";
+            if (list.Children[i] is not YamlMappingNode map)
+            {
+                bag.Error(YamlFields.At(list.Children[i]), field, "must be a mapping with name, ip and roles");
+                continue;
+            }
+            var f = new YamlFields(map, bag, field, NodeKeys);
+            var name = f.Scalar("name", required: true) ?? "";
+            if (name.Length > 0 && (!DnsLabel().IsMatch(name) || name.Length > 63))
+                bag.Error(f.AtValue("name"), $"{field}.name", $"'{name}' is not a valid node name",
+                    "allowed: lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters (it becomes the kubelet's node name and a file name)");
+            else if (name.Length > 0 && names.TryGetValue(name, out var other))
+                bag.Error(f.AtValue("name"), $"{field}.name", $"'{name}' is already used by nodes[{other}]", "allowed: a unique name per node");
+            else if (name.Length > 0)
+                names[name] = i;
+
+            var ipText = f.Scalar("ip", required: true);
+            var ip = IPAddress.None;
+            var ipValid = false;
+            if (ipText is not null)
+            {
+                if (!Ipv4.TryParse(ipText, out ip))
+                    bag.Error(f.AtValue("ip"), $"{field}.ip", $"'{ipText}' is not an IPv4 address", "allowed: a dotted quad such as 192.168.93.45");
+                else if (ipText.StartsWith("127.") || ipText == "0.0.0.0" || ip.GetAddressBytes()[0] >= 224)
+                    bag.Error(f.AtValue("ip"), $"{field}.ip", $"{ipText} cannot be a node address",
+                        "allowed: a unicast address the other nodes can reach (not loopback, 0.0.0.0, multicast or broadcast)");
+                else if (ips.TryGetValue(ipText, out var other))
+                    bag.Error(f.AtValue("ip"), $"{field}.ip", $"{ipText} is already used by nodes[{other}]", "allowed: a unique address per node");
+                else
+                {
+                    ips[ipText] = i;
+                    ipValid = true;
+                }
+            }
+
+            var roles = Roles.None;
+            if (f.Sequence("roles", required: true) is { } roleList)
+            {
+                if (roleList.Children.Count == 0)
+                    bag.Error(YamlFields.At(roleList), $"{field}.roles", "no role given", $"allowed: one or more of {string.Join(", ", Names.RoleNames)}");
+                foreach (var item in roleList.Children)
+                {
+                    var text = (item as YamlScalarNode)?.Value ?? "";
+                    var role = text switch { "etcd" => Roles.Etcd, "master" => Roles.Master, "worker" => Roles.Worker, _ => Roles.None };
+                    if (role == Roles.None)
+                    {
+                        var hint = Suggest.Closest(text, Names.RoleNames);
+                        bag.Error(YamlFields.At(item), $"{field}.roles", $"unknown role '{text}'",
+                            hint is null ? $"allowed: {string.Join(", ", Names.RoleNames)}" : $"did you mean '{hint}'?");
+                    }
+                    else if (roles.HasFlag(role))
+                        bag.Error(YamlFields.At(item), $"{field}.roles", $"role '{text}' is listed twice");
+                    roles |= role;
+                }
+            }
+            var arch = ParseArch(f, "arch", defaultArch, bag);
+            result.Add(new ParsedNode(new NodeSpec(name, ip, roles, arch, i), f.AtValue("name"), f.AtValue("ip"), ipValid));
+        }
+        return result;
+    }
+
+    private static void CheckRelations(NetworkSpec? network, ApiServerSpec api, List<ParsedNode> nodes, DiagnosticBag bag,
+        Dictionary<string, Location> spots, Location nodesAt)
+    {
+        if (nodes.Count > 0)
+        {
+            if (!nodes.Any(n => n.Spec.Is(Roles.Master)))
+                bag.Error(nodesAt, "nodes", "no node has the master role", "allowed: at least one node with roles [master]");
+            var etcd = nodes.Count(n => n.Spec.Is(Roles.Etcd));
+            if (etcd == 0)
+                bag.Error(nodesAt, "nodes", "no node has the etcd role", "allowed: at least one etcd member (three or five for a cluster that survives a failure)");
+            else if (etcd % 2 == 0)
+                bag.Warning(nodesAt, "nodes", $"{etcd} etcd members: an even count tolerates no more failures than {etcd - 1}",
+                    "use an odd number of etcd members (1, 3, 5)");
+        }
+
+        if (api.Port == api.LocalProxyPort)
+            bag.Error(spots["apiServer.localProxyPort"], "apiServer.localProxyPort", $"{api.LocalProxyPort} is also apiServer.port",
+                "allowed: a different port: kube-nginx and kube-apiserver both listen on a master");
+        foreach (var (key, port) in new[] { ("apiServer.port", api.Port), ("apiServer.localProxyPort", api.LocalProxyPort) })
+        {
+            if (ComponentPorts.Contains(port))
+                bag.Error(spots[key], key, $"port {port} is used by another cluster component",
+                    $"allowed: any port but {string.Join(", ", ComponentPorts)}");
+            if (network is not null && port >= network.NodePortFirst && port <= network.NodePortLast)
+                bag.Error(spots[key], key, $"port {port} lies inside network.nodePortRange {network.NodePortRange}",
+                    "allowed: a port outside the node-port range");
+        }
+
+        if (network is null)
+            return;
+
+        var service = network.ServiceCidr;
+        var pod = network.PodCidr;
+        if (service.Overlaps(pod))
+            bag.Error(spots["network.podCidr"], "network.podCidr", $"{pod} overlaps network.serviceCidr {service}",
+                "allowed: two disjoint ranges");
+        if (service.Prefix < 12)
+            bag.Error(spots["network.serviceCidr"], "network.serviceCidr", $"{service} is too large for kube-apiserver",
+                "allowed: a prefix of /12 or longer");
+        else if (service.Size < 16)
+            bag.Error(spots["network.serviceCidr"], "network.serviceCidr", $"{service} is too small",
+                "allowed: at least a /28, since the tenth address is the cluster DNS service");
+
+        if (pod.Prefix > 24)
+            bag.Error(spots["network.podCidr"], "network.podCidr", $"{pod} is smaller than one /24",
+                "allowed: a prefix of /24 or shorter, one /24 per node");
+        else if ((1UL << (24 - pod.Prefix)) < (ulong)nodes.Count)
+            bag.Error(spots["network.podCidr"], "network.podCidr",
+                $"{pod} holds {1UL << (24 - pod.Prefix)} /24 subnets but the site has {nodes.Count} nodes",
+                $"allowed: a prefix of /{24 - (int)Math.Ceiling(Math.Log2(nodes.Count))} or shorter");
+
+        foreach (var n in nodes.Where(n => n.IpValid))
+        {
+            var field = $"nodes[{n.Spec.Index}].ip";
+            if (service.Contains(n.Spec.Ip))
+                bag.Error(n.IpAt, field, $"{n.Spec.Ip} lies inside network.serviceCidr {service}", "allowed: a node address outside the service and pod ranges");
+            if (pod.Contains(n.Spec.Ip))
+                bag.Error(n.IpAt, field, $"{n.Spec.Ip} lies inside network.podCidr {pod}", "allowed: a node address outside the service and pod ranges");
+        }
+    }
+}

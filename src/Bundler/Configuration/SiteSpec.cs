@@ -1,0 +1,105 @@
+using System.Collections.Immutable;
+using System.Net;
+
+namespace Bundler.Configuration;
+
+public enum Arch { Amd64, Arm64 }
+
+[Flags]
+public enum Roles
+{
+    None = 0,
+    Etcd = 1,
+    Master = 2,
+    Worker = 4,
+}
+
+public enum ProxyMode { Iptables, Nftables, Ipvs }
+
+public enum KeyAlgorithm { Rsa2048, Rsa3072, Rsa4096, EcdsaP256 }
+
+/// <summary>The spelling of enum values in site and lock files.</summary>
+public static class Names
+{
+    public static string Of(Arch arch) => arch == Arch.Amd64 ? "amd64" : "arm64";
+
+    public static string Of(ProxyMode mode) => mode.ToString().ToLowerInvariant();
+
+    public static string Of(KeyAlgorithm algorithm) => algorithm switch
+    {
+        KeyAlgorithm.Rsa2048 => "rsa-2048",
+        KeyAlgorithm.Rsa3072 => "rsa-3072",
+        KeyAlgorithm.Rsa4096 => "rsa-4096",
+        _ => "ecdsa-p256",
+    };
+
+    public static string Of(Roles roles) => string.Join(",", RoleList(roles));
+
+    public static IEnumerable<string> RoleList(Roles roles) =>
+        new[] { Roles.Etcd, Roles.Master, Roles.Worker }.Where(r => roles.HasFlag(r)).Select(r => r.ToString().ToLowerInvariant());
+
+    public static readonly ImmutableArray<string> Arches = ["amd64", "arm64"];
+    public static readonly ImmutableArray<string> RoleNames = ["etcd", "master", "worker"];
+    public static readonly ImmutableArray<string> ProxyModes = ["iptables", "nftables", "ipvs"];
+    public static readonly ImmutableArray<string> KeyAlgorithms = ["rsa-2048", "rsa-3072", "rsa-4096", "ecdsa-p256"];
+
+    public static bool TryParseArch(string? s, out Arch arch)
+    {
+        arch = s == "arm64" ? Arch.Arm64 : Arch.Amd64;
+        return s is "amd64" or "arm64";
+    }
+}
+
+/// <summary>One host of the cluster. <see cref="Index"/> is its position in the site file (fixes its pod subnet).</summary>
+public sealed record NodeSpec(string Name, IPAddress Ip, Roles Roles, Arch Arch, int Index)
+{
+    public bool Is(Roles role) => (Roles & role) == role;
+}
+
+public sealed record NetworkSpec(
+    Ipv4Network ServiceCidr,
+    Ipv4Network PodCidr,
+    int NodePortFirst,
+    int NodePortLast,
+    string ClusterDomain,
+    ProxyMode ProxyMode)
+{
+    /// <summary>First address of the service range: the <c>kubernetes</c> service (kubeadm GetAPIServerVirtualIP).</summary>
+    public IPAddress KubernetesServiceIp => ServiceCidr.AddressAt(1);
+
+    /// <summary>Tenth address of the service range: cluster DNS, as every seed tutorial sets it.</summary>
+    public IPAddress ClusterDnsIp => ServiceCidr.AddressAt(10);
+
+    public string NodePortRange => $"{NodePortFirst}-{NodePortLast}";
+}
+
+public sealed record ApiServerSpec(int Port, int LocalProxyPort, ImmutableArray<string> ExtraSans);
+
+public sealed record PkiSettings(KeyAlgorithm KeyAlgorithm, int CaValidityDays, int LeafValidityDays, bool CaKeyOnMasters);
+
+/// <summary>A validated site file. Build it with <see cref="SiteLoader"/>; every value here has passed validation.</summary>
+public sealed record SiteSpec(
+    string Name,
+    string Kubernetes,
+    Arch Arch,
+    NetworkSpec Network,
+    ApiServerSpec ApiServer,
+    PkiSettings Pki,
+    ImmutableArray<NodeSpec> Nodes,
+    string SourcePath,
+    string SourceSha256)
+{
+    public IEnumerable<NodeSpec> Masters => Nodes.Where(n => n.Is(Roles.Master));
+    public IEnumerable<NodeSpec> EtcdMembers => Nodes.Where(n => n.Is(Roles.Etcd));
+    public IEnumerable<NodeSpec> Workers => Nodes.Where(n => n.Is(Roles.Worker));
+    public IEnumerable<Arch> Arches => Nodes.Select(n => n.Arch).Distinct().Order();
+
+    /// <summary>The first master in file order: its installer applies the bootstrap manifests once.</summary>
+    public NodeSpec FirstMaster => Masters.First();
+
+    /// <summary>This node's /24 of the pod CIDR, by its position in the site file.</summary>
+    public Ipv4Network PodSubnetOf(NodeSpec node) => Network.PodCidr.Subnet(24, node.Index);
+
+    public NodeSpec Node(string name) =>
+        Nodes.FirstOrDefault(n => n.Name == name) ?? throw new UserInputException($"{SourcePath}: no node named '{name}'");
+}

@@ -1,0 +1,39 @@
+namespace Bundler;
+
+/// <summary>Exit codes shared by <c>kbundle</c> and the bundle installer (SPEC §3, §6).</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    /// <summary>A step failed (build) or an install failed and was rolled back (installer).</summary>
+    public const int Failure = 1;
+    /// <summary>Bad input: site file, lock file, options.</summary>
+    public const int UsageError = 2;
+    /// <summary>Installer only: a preflight check failed.</summary>
+    public const int PreflightFailed = 3;
+    /// <summary>An integrity check failed: checksum, signature, payload.</summary>
+    public const int IntegrityError = 4;
+}
+
+/// <summary>
+/// A user's mistake: bad site file, lock file, option or state. The message names the thing, the place and
+/// the fix; it is printed without a stack trace and maps to <see cref="ExitCodes.UsageError"/>.
+/// </summary>
+public class UserInputException : Exception
+{
+    public UserInputException(string message) : base(message) { }
+
+    public UserInputException(IReadOnlyList<Configuration.Diagnostic> diagnostics)
+        : base(string.Join(Environment.NewLine, diagnostics.Select(d => d.ToString())))
+    {
+        Diagnostics = diagnostics;
+    }
+
+    public IReadOnlyList<Configuration.Diagnostic> Diagnostics { get; } = [];
+}
+
+/// <summary>A checksum or signature did not match: maps to <see cref="ExitCodes.IntegrityError"/>.</summary>
+public class IntegrityException(string message) : Exception(message);
+
+/// <summary>A pipeline step that has not been built yet. It fails loudly instead of pretending.</summary>
+public sealed class StepNotImplementedException(string step)
+    : Exception($"step '{step}' is not implemented yet");

@@ -1,0 +1,23 @@
+using Bundler.Configuration;
+
+namespace Bundler.Fetch;
+
+/// <summary>An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum).</summary>
+public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
+
+/// <summary>
+/// What the fetch step hands on: every verified artifact, and for each (arch, node path) the local,
+/// verified, unpacked file that becomes that binary on the node.
+/// </summary>
+public sealed record FetchResult(
+    IReadOnlyList<ArtifactRecord> Artifacts,
+    IReadOnlyDictionary<(Arch Arch, string NodePath), FetchedFile> Files)
+{
+    public FetchedFile FileFor(Arch arch, string nodePath) =>
+        Files.TryGetValue((arch, nodePath), out var file)
+            ? file
+            : throw new UserInputException($"the lock provides no {nodePath} for {Names.Of(arch)}");
+}
+
+/// <summary>A binary ready to ship: where it is on this machine and which artifact (component) it came from.</summary>
+public sealed record FetchedFile(string LocalPath, string Component);

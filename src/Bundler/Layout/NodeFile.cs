@@ -1,0 +1,34 @@
+namespace Bundler.Layout;
+
+/// <summary>What kind of file, for modes, the manifest and which units a change restarts.</summary>
+public enum FileKind { Binary, Config, Certificate, PrivateKey, Kubeconfig, Unit, Manifest }
+
+/// <summary>
+/// One file a node receives: its path on the node, mode, and either its bytes (generated files) or the
+/// local file that holds them (binaries from the cache). The unit of exchange between render and package.
+/// </summary>
+public sealed record NodeFile(string Path, UnixFileMode Mode, FileKind Kind)
+{
+    /// <summary>Generated content, or null when <see cref="SourceFile"/> holds the bytes.</summary>
+    public byte[]? Content { get; init; }
+
+    /// <summary>A local file with the bytes (binaries), or null when <see cref="Content"/> is set.</summary>
+    public string? SourceFile { get; init; }
+
+    /// <summary>The component a binary belongs to (kubernetes-server, etcd, ...), so packaging can share it across nodes.</summary>
+    public string? Component { get; init; }
+
+    public const UnixFileMode Executable = (UnixFileMode)0b111_101_101;   // 0755
+    public const UnixFileMode Public = (UnixFileMode)0b110_100_100;       // 0644
+    public const UnixFileMode Secret = (UnixFileMode)0b110_000_000;       // 0600
+    public const UnixFileMode SecretDir = (UnixFileMode)0b111_000_000;    // 0700
+
+    public static NodeFile Text(string path, string text, FileKind kind, UnixFileMode? mode = null) =>
+        new(path, mode ?? (kind is FileKind.PrivateKey or FileKind.Kubeconfig ? Secret : Public), kind)
+        {
+            Content = System.Text.Encoding.UTF8.GetBytes(text),
+        };
+
+    public static NodeFile Binary(string path, string sourceFile, string component) =>
+        new(path, Executable, FileKind.Binary) { SourceFile = sourceFile, Component = component };
+}

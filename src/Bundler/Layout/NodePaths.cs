@@ -1,0 +1,47 @@
+namespace Bundler.Layout;
+
+/// <summary>
+/// Every path on a node (SPEC §4), named once. kubeadm names where kubeadm has one. Templates, the PKI
+/// distribution table, the packager and the installer all take paths from here.
+/// </summary>
+public static class NodePaths
+{
+    public const string BinDir = "/opt/k8s/bin";
+    public const string CniBinDir = "/opt/cni/bin";
+    public const string KubernetesDir = "/etc/kubernetes";
+    public const string PkiDir = "/etc/kubernetes/pki";
+    public const string EtcdPkiDir = "/etc/kubernetes/pki/etcd";
+    public const string NginxConf = "/etc/kube-nginx/nginx.conf";
+    public const string ContainerdConfig = "/etc/containerd/config.toml";
+    public const string CrictlConfig = "/etc/crictl.yaml";
+    public const string CniConfDir = "/etc/cni/net.d";
+    public const string UnitDir = "/etc/systemd/system";
+    public const string Sysctl = "/etc/sysctl.d/99-kubernetes.conf";
+    public const string ModulesLoad = "/etc/modules-load.d/kubernetes.conf";
+    public const string EtcdDataDir = "/var/lib/etcd";
+    public const string KubeletDir = "/var/lib/kubelet";
+    public const string StateDir = "/var/lib/kbundle";
+    public const string InstallLog = "/var/log/kbundle-install.log";
+
+    public static string Bin(string name) => $"{BinDir}/{name}";
+
+    public static string Pki(string relative) => $"{PkiDir}/{relative}";
+
+    public static string Kubeconfig(string name) => $"{KubernetesDir}/{name}.conf";
+
+    public static string Config(string file) => $"{KubernetesDir}/{file}";
+
+    public static string Unit(string name) => $"{UnitDir}/{name}.service";
+
+    public const string EncryptionConfig = KubernetesDir + "/encryption-config.yaml";
+    public const string AuditPolicy = KubernetesDir + "/audit-policy.yaml";
+    public const string KubeletConfig = KubernetesDir + "/kubelet-config.yaml";
+    public const string KubeProxyConfig = KubernetesDir + "/kube-proxy-config.yaml";
+    public const string SchedulerConfig = KubernetesDir + "/kube-scheduler-config.yaml";
+
+    /// <summary>Units in start order (SPEC §3). A node starts the subset its roles need.</summary>
+    public static readonly IReadOnlyList<string> UnitStartOrder =
+    [
+        "containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kubelet", "kube-proxy",
+    ];
+}
