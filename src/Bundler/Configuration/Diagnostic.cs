@@ -40,7 +40,7 @@ public sealed class DiagnosticBag
     public void ThrowIfErrors()
     {
         if (HasErrors)
-            throw new UserInputException(Errors.ToList());
+            throw new UserInputException(Errors.OrderBy(d => d.Line).ThenBy(d => d.Column).ToList());
     }
 }
 

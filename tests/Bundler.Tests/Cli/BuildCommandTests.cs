@@ -1,0 +1,30 @@
+namespace Bundler.Tests.Cli;
+
+public class BuildCommandTests
+{
+    [Fact]
+    public void Given_a_bad_site_when_built_then_exit_2_and_nothing_is_written()
+    {
+        using var dir = new TempDir();
+        var site = dir.File("site.yaml");
+        File.Copy(TestPaths.TestData("Configuration", "bad", "09-bad-ip.yaml"), site);
+
+        var result = CliRunner.Run("build", site, "--state", dir.File("state"), "--out", dir.File("out"), "--cache", dir.File("cache"));
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("nodes[0].ip", result.Error);
+        Assert.Equal(["site.yaml"], dir.Listing());
+    }
+
+    [Fact]
+    public void Given_a_missing_templates_folder_when_built_then_exit_2_before_any_step()
+    {
+        using var dir = new TempDir();
+
+        var result = CliRunner.Run("build", TestPaths.ExampleSite, "--templates", dir.File("nope"), "--out", dir.File("out"));
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("--templates", result.Error);
+        Assert.Empty(dir.Listing());
+    }
+}

@@ -1,0 +1,136 @@
+using Bundler.Cli;
+using Bundler.Pipeline;
+
+namespace Bundler.Tests.Cli;
+
+/// <summary>Literal command lines, as users type them, for every command and option.</summary>
+public class ParserTests
+{
+    [Fact]
+    public void Build_with_every_option()
+    {
+        var parse = CliRunner.Parse(
+            "build sites/x.yaml --pins p.yaml --mirror http://mirror.local/k8s --mirror /media/usb --cache /c --state /s --out /o " +
+            "--offline --until pki --templates /t --renew --json");
+
+        Assert.Empty(parse.Errors);
+        var options = BuildCommand.Bind(parse);
+        Assert.Equal("sites/x.yaml", options.SitePath);
+        Assert.Equal("p.yaml", options.PinsFile);
+        Assert.Equal(["http://mirror.local/k8s", "/media/usb"], options.Mirrors);
+        Assert.Equal(("/c", "/s", "/o", "/t"), (options.CacheDir, options.StateDir, options.OutDir, options.TemplatesDir));
+        Assert.True(options.Offline && options.Renew && options.Json);
+        Assert.Equal(StepName.Pki, options.Until);
+    }
+
+    [Fact]
+    public void Build_defaults_follow_the_spec()
+    {
+        var options = BuildCommand.Bind(CliRunner.Parse("build site.yaml"));
+
+        Assert.Null(options.Until);
+        Assert.Empty(options.Mirrors);
+        Assert.False(options.Offline || options.Renew || options.Json);
+        Assert.EndsWith(Path.Combine("state", "lab"), options.ResolveStateDir("lab"));
+        Assert.EndsWith(Path.Combine("artifacts", "lab"), options.ResolveOutDir("lab"));
+        Assert.EndsWith(Path.Combine(".cache", "kbundle"), BuildOptions.DefaultCacheDir());
+    }
+
+    [Theory]
+    [InlineData("fetch", StepName.Fetch)]
+    [InlineData("nginx", StepName.Nginx)]
+    [InlineData("pki", StepName.Pki)]
+    [InlineData("render", StepName.Render)]
+    [InlineData("package", StepName.Package)]
+    [InlineData("sign", StepName.Sign)]
+    public void Build_until_takes_every_step_name(string text, StepName step)
+    {
+        Assert.Equal(step, BuildCommand.Bind(CliRunner.Parse($"build site.yaml --until {text}")).Until);
+    }
+
+    [Theory]
+    [InlineData("build site.yaml --until deploy")]
+    [InlineData("build")]
+    [InlineData("build site.yaml --frobnicate")]
+    [InlineData("validate")]
+    [InlineData("completion fish")]
+    [InlineData("diff only-one.run")]
+    [InlineData("launch")]
+    public void Bad_command_lines_are_usage_errors_with_exit_2(string line)
+    {
+        var result = CliRunner.Run(line.Split(' '));
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.NotEqual("", result.Error);
+    }
+
+    [Fact]
+    public void Validate_takes_site_pins_and_json()
+    {
+        var options = ValidateCommand.Bind(CliRunner.Parse("validate s.yaml --pins p.yaml --json"));
+        Assert.Equal(new ValidateCommand.Options("s.yaml", "p.yaml", true), options);
+    }
+
+    [Fact]
+    public void Init_takes_an_optional_folder_and_force()
+    {
+        Assert.Equal(new InitCommand.Options(".", false), InitCommand.Bind(CliRunner.Parse("init")));
+        Assert.Equal(new InitCommand.Options("sites/lab", true), InitCommand.Bind(CliRunner.Parse("init sites/lab --force")));
+    }
+
+    [Fact]
+    public void Certs_takes_site_state_pins_and_json()
+    {
+        Assert.Equal(new CertsCommand.Options("s.yaml", "/st", "p.yaml", true), CertsCommand.Bind(CliRunner.Parse("certs s.yaml --state /st --pins p.yaml --json")));
+    }
+
+    [Fact]
+    public void Inspect_verify_and_diff_take_their_arguments()
+    {
+        Assert.Equal(new InspectCommand.Options("k8s-01.run", true), InspectCommand.Bind(CliRunner.Parse("inspect k8s-01.run --json")));
+        Assert.Equal(new VerifyCommand.Options("artifacts/lab", "key.pub"), VerifyCommand.Bind(CliRunner.Parse("verify artifacts/lab --pubkey key.pub")));
+        Assert.Equal(new DiffCommand.Options("old", "new"), DiffCommand.Bind(CliRunner.Parse("diff old new")));
+    }
+
+    [Theory]
+    [InlineData("bash", "complete -o default -F _kbundle kbundle")]
+    [InlineData("zsh", "compdef _kbundle kbundle")]
+    public void Completion_prints_a_script_that_asks_kbundle_for_suggestions(string shell, string expected)
+    {
+        var result = CliRunner.Run("completion", shell);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains(expected, result.Out);
+        Assert.Contains("[suggest:", result.Out);
+    }
+
+    [Fact]
+    public void The_suggest_directive_completes_commands_and_options()
+    {
+        // As the bash script calls it: the whole line (with the program name) and the cursor position.
+        var commands = CliRunner.Run("[suggest:9]", "kbundle v");
+        Assert.Contains("validate", commands.Out);
+        Assert.Contains("verify", commands.Out);
+
+        var options = CliRunner.Run("[suggest:29]", "kbundle build site.yaml --unt");
+        Assert.Contains("--until", options.Out);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("init --help")]
+    [InlineData("validate --help")]
+    [InlineData("build --help")]
+    [InlineData("certs --help")]
+    [InlineData("inspect --help")]
+    [InlineData("verify --help")]
+    [InlineData("diff --help")]
+    [InlineData("completion --help")]
+    public void Every_command_has_help(string line)
+    {
+        var result = CliRunner.Run(line.Split(' '));
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Usage:", result.Out);
+    }
+}
