@@ -1,0 +1,106 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Bundler.Tests.EndToEnd;
+
+/// <summary>
+/// The test lock and its mirror folder, built from what this machine has: Debian's etcd, containerd, runc and CNI
+/// plugins, the machine's kubectl, repacked in upstream's archive layout with their real checksums; TEST STAND-INS
+/// (tests/Bundler.StandIns) for the Kubernetes binaries that cannot be had here; nginx from Debian's orig tarball
+/// (byte-identical to upstream 1.22.1).
+/// </summary>
+internal static class TestArtifacts
+{
+    public sealed record Result(string LockFile, string MirrorDir);
+
+    public static Result Build(string directory, string standInsDll, string flagLists, string nginxSource)
+    {
+        var mirror = Directory.CreateDirectory(Path.Combine(directory, "mirror")).FullName;
+        var lockText = new StringBuilder("# TEST LOCK: Debian binaries repacked, stand-ins for what cannot be had here.\nkubernetes: 1.36.0\nartifacts:\n");
+
+        void Pin(string name, string version, string fileName, string files, string? kind = null)
+        {
+            var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(mirror, fileName))));
+            lockText.Append($"  - name: {name}\n    version: {version}\n    arch: {(kind == "source" ? "any" : "amd64")}\n");
+            if (kind is not null)
+                lockText.Append($"    kind: {kind}\n");
+            lockText.Append($"    url: https://upstream.invalid/{fileName}\n    sha256: {sha}\n{files}");
+        }
+
+        string StandIn(string component) =>
+            $"#!/bin/sh\n# TEST STAND-IN for {component} (the real binary cannot be had on the CI machine)\n" +
+            $"KBE_FLAG_LISTS='{flagLists}' exec /usr/bin/dotnet '{standInsDll}' {component} \"$@\"\n";
+
+        var kube = new[] { "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy" };
+        var server = kube.Select(c => Member.Text($"kubernetes/server/bin/{c}", StandIn(c)))
+            .Append(Member.File("kubernetes/server/bin/kubectl", "/usr/bin/kubectl")).ToList();
+        TarGz(Path.Combine(mirror, "kubernetes-server-linux-amd64.tar.gz"), server);
+        Pin("kubernetes-server", "1.36.0", "kubernetes-server-linux-amd64.tar.gz",
+            "    files:\n" + string.Concat(kube.Append("kubectl").Select(c => $"      kubernetes/server/bin/{c}: /opt/k8s/bin/{c}\n")));
+
+        TarGz(Path.Combine(mirror, "etcd-v3.4.23-linux-amd64.tar.gz"),
+            [Member.File("etcd-v3.4.23-linux-amd64/etcd", "/usr/bin/etcd"), Member.File("etcd-v3.4.23-linux-amd64/etcdctl", "/usr/bin/etcdctl")]);
+        Pin("etcd", "3.4.23", "etcd-v3.4.23-linux-amd64.tar.gz",
+            "    files:\n      etcd-v3.4.23-linux-amd64/etcd: /opt/k8s/bin/etcd\n      etcd-v3.4.23-linux-amd64/etcdctl: /opt/k8s/bin/etcdctl\n");
+
+        TarGz(Path.Combine(mirror, "containerd-1.6.20-linux-amd64.tar.gz"),
+            new[] { "containerd", "containerd-shim-runc-v2", "ctr" }.Select(b => Member.File($"bin/{b}", $"/usr/bin/{b}")).ToList());
+        Pin("containerd", "1.6.20", "containerd-1.6.20-linux-amd64.tar.gz",
+            "    files:\n" + string.Concat(new[] { "containerd", "containerd-shim-runc-v2", "ctr" }.Select(b => $"      bin/{b}: /opt/k8s/bin/{b}\n")));
+
+        File.Copy("/usr/sbin/runc", Path.Combine(mirror, "runc.amd64"));
+        Pin("runc", "1.1.5", "runc.amd64", "    install: /opt/k8s/bin/runc\n");
+
+        var plugins = new[] { "bridge", "host-local", "loopback", "portmap" };
+        TarGz(Path.Combine(mirror, "cni-plugins-linux-amd64-v1.1.1.tgz"), plugins.Select(p => Member.File($"./{p}", $"/usr/lib/cni/{p}")).ToList());
+        Pin("cni-plugins", "1.1.1", "cni-plugins-linux-amd64-v1.1.1.tgz",
+            "    files:\n" + string.Concat(plugins.Select(p => $"      ./{p}: /opt/cni/bin/{p}\n")));
+
+        // crictl cannot be had here either: this stand-in reads the real /etc/crictl.yaml and asks containerd
+        // over the configured socket with ctr, so "crictl info answers" still proves the config and the daemon.
+        const string crictl = """
+            #!/bin/sh
+            # TEST STAND-IN for crictl: crictl [--config FILE] info
+            config=/etc/crictl.yaml
+            [ "$1" = "--config" ] && { config=$2; shift 2; }
+            endpoint=$(sed -n 's/^runtime-endpoint: *//p' "$config" | tr -d '"')
+            socket=${endpoint#unix://}
+            [ -S "$socket" ] || { echo "crictl stand-in: no socket at $socket (from $config)" >&2; exit 1; }
+            exec /opt/k8s/bin/ctr --address "$socket" version
+            """;
+        TarGz(Path.Combine(mirror, "crictl-v1.36.0-linux-amd64.tar.gz"), [Member.Text("crictl", crictl + "\n")]);
+        Pin("crictl", "1.36.0", "crictl-v1.36.0-linux-amd64.tar.gz", "    files:\n      crictl: /opt/k8s/bin/crictl\n");
+
+        File.Copy(nginxSource, Path.Combine(mirror, "nginx-1.22.1.tar.gz"));
+        Pin("nginx", "1.22.1", "nginx-1.22.1.tar.gz", "", kind: "source");
+
+        var lockFile = Path.Combine(directory, "test-lock.yaml");
+        File.WriteAllText(lockFile, lockText.ToString());
+        return new Result(lockFile, mirror);
+    }
+
+    private sealed record Member(string Name, byte[] Content)
+    {
+        public static Member File(string name, string source) => new(name, System.IO.File.ReadAllBytes(source));
+
+        public static Member Text(string name, string text) => new(name, Encoding.UTF8.GetBytes(text));
+    }
+
+    private static void TarGz(string path, IReadOnlyList<Member> members)
+    {
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Pax);
+        foreach (var m in members)
+        {
+            var entry = new PaxTarEntry(TarEntryType.RegularFile, m.Name)
+            {
+                Mode = (UnixFileMode)0b111_101_101,
+                DataStream = new MemoryStream(m.Content),
+            };
+            tar.WriteEntry(entry);
+        }
+    }
+}
