@@ -14,8 +14,10 @@ namespace Bundler.Nginx;
 /// made of the source checksum, the configure arguments, the compiler version and the arch: the same key
 /// never compiles twice.
 /// </summary>
-public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter)
+public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func<string, string?>? findTool = null)
 {
+    private readonly Func<string, string?> _findTool = findTool ?? ProcessRunner.Find;
+
     public const string BinaryName = "kube-nginx";
 
     /// <summary>The configure arguments; part of the cache key and of the provenance in the manifest.</summary>
@@ -51,8 +53,8 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter)
                 $"kube-nginx is compiled on this machine ({RuntimeInformation.OSArchitecture}), but the site has {string.Join(", ", foreign.Select(Names.Of))} nodes; " +
                 $"build the bundle on a {string.Join("/", foreign.Select(Names.Of))} machine (or split the site by arch)");
 
-        var cc = ProcessRunner.Find("cc") ?? ProcessRunner.Find("gcc");
-        var make = ProcessRunner.Find("make");
+        var cc = _findTool("cc") ?? _findTool("gcc");
+        var make = _findTool("make");
         if (cc is null || make is null)
             throw new UserInputException(
                 $"building kube-nginx needs a C compiler and make ({(cc is null ? "no cc/gcc" : "")}{(cc is null && make is null ? ", " : "")}{(make is null ? "no make" : "")} on PATH); " +
