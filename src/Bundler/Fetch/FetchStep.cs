@@ -32,16 +32,18 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
         using var fetcher = new ArtifactFetcher(cache, context.Options.Mirrors, context.Options.Offline, _settings, context.Reporter);
         fetcher.CheckOfflineAvailability(artifacts);
 
-        var entries = new ConcurrentDictionary<LockArtifact, string>();
-        await Parallel.ForEachAsync(artifacts,
+        // One fetch per checksum: two entries pinning the same bytes share one cache entry and one partial file.
+        var entries = new ConcurrentDictionary<(string, string), string>();
+        var distinct = artifacts.DistinctBy(a => (a.Algorithm, a.Checksum)).ToList();
+        await Parallel.ForEachAsync(distinct,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
-            async (artifact, ct) => entries[artifact] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            async (artifact, ct) => entries[(artifact.Algorithm, artifact.Checksum)] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
         var files = new Dictionary<(Arch, string), FetchedFile>();
         var sources = new Dictionary<string, FetchedSource>(StringComparer.Ordinal);
         foreach (var artifact in artifacts)
         {
-            var entry = entries[artifact];
+            var entry = entries[(artifact.Algorithm, artifact.Checksum)];
             if (artifact.Kind == ArtifactKind.Source)
             {
                 sources[artifact.Name] = new FetchedSource(artifact, entry);
