@@ -33,14 +33,15 @@ public sealed class Downloader : IDisposable
         var handler = new SocketsHttpHandler { AllowAutoRedirect = true, MaxAutomaticRedirections = 10, AutomaticDecompression = DecompressionMethods.None };
         _http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
         _http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("kbundle", "1.0"));
-        _retry = new ResiliencePipelineBuilder()
+        _retry = settings.Retries <= 0 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
+                // Cut connections, stalls and 5xx/408/429 are worth another try; a 404 or 403 is not (next source).
                 ShouldHandle = new PredicateBuilder()
                     .Handle<TimeoutException>()
                     .Handle<IOException>()
                     .Handle<HttpRequestException>(),
-                MaxRetryAttempts = Math.Max(1, settings.Retries),
+                MaxRetryAttempts = settings.Retries,
                 Delay = settings.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
@@ -51,8 +52,6 @@ public sealed class Downloader : IDisposable
                 },
             })
             .Build();
-        if (settings.Retries == 0)
-            _retry = ResiliencePipeline.Empty;
     }
 
     /// <summary>

@@ -123,6 +123,26 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_a_server_answering_503_once_When_fetching_Then_the_retry_succeeds()
+    {
+        var calls = 0;
+        await using var server = new TestHttpServer(async (request, stream, ct) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+                await TestHttpServer.Respond(stream, "503 Service Unavailable", [], ct);
+            else
+                await TestHttpServer.ServeFile(request, stream, new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = Archive }, ct);
+        });
+        var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry($"{server.BaseUrl}/etcd.tar.gz", Checksum));
+
+        var result = await _world.FetchAsync(lockPath);
+
+        Assert.True(File.Exists(result.FileFor(Arch.Amd64, "/opt/k8s/bin/etcd").LocalPath));
+        Assert.Equal(2, server.Requests.Count);
+        Assert.Contains(_world.Reporter.Lines, l => l.Contains("503 ServiceUnavailable); retrying", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Given_a_redirect_When_fetching_Then_it_is_followed()
     {
         await using var server = new TestHttpServer(async (request, stream, ct) =>
