@@ -97,6 +97,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
                 seen[(artifact.Name, artifact.Arch)] = artifact.At;
             artifacts.Add(artifact);
         }
+        CheckOneSourcePerNodePath(artifacts, bag);
         bag.ThrowIfErrors();
         return new LockFile(path, kubernetes, artifacts);
     }
@@ -159,6 +160,26 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         if (bag.Errors.Count() > errorsBefore)
             return null;
         return new LockArtifact(name, version, arch, url, algorithm!, checksum!, files, install, kind, f.Location);
+    }
+
+    /// <summary>Two artifacts installing the same node path for one arch would make the bundle depend on lock order.</summary>
+    private static void CheckOneSourcePerNodePath(List<LockArtifact> artifacts, DiagnosticBag bag)
+    {
+        foreach (var arch in new[] { Configuration.Arch.Amd64, Configuration.Arch.Arm64 })
+        {
+            var owners = new Dictionary<string, LockArtifact>(StringComparer.Ordinal);
+            foreach (var artifact in artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(arch)))
+            {
+                foreach (var nodePath in artifact.NodePaths)
+                {
+                    if (owners.TryGetValue(nodePath, out var first) && first != artifact)
+                        bag.Error(artifact.At, artifact.Name, $"{nodePath} for {Names.Of(arch)} is already provided by '{first.Name}' (line {first.At.Line})",
+                            "allowed: each node path comes from exactly one artifact per arch");
+                    else
+                        owners[nodePath] = artifact;
+                }
+            }
+        }
     }
 
     private static (string? Algorithm, string? Checksum) ReadChecksum(YamlFields f, DiagnosticBag bag)

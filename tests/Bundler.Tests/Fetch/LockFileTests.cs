@@ -43,6 +43,19 @@ public sealed class LockFileTests
     }
 
     [Fact]
+    public void Given_two_artifacts_installing_the_same_node_path_When_loading_Then_the_second_is_refused()
+    {
+        var text = "kubernetes: 1.36.0\nartifacts:\n" +
+                   $"  - name: runc\n    version: 1.4.3\n    arch: amd64\n    url: https://example.org/runc\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n" +
+                   $"  - name: runc-static\n    version: 1.4.3\n    arch: any\n    url: https://example.org/runc-static\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n";
+
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse(text, "lock.yaml"));
+
+        Assert.Contains("lock.yaml:9:5 runc-static: /opt/k8s/bin/runc for amd64 is already provided by 'runc' (line 3)", error.Message);
+        Assert.DoesNotContain("for arm64", error.Message);
+    }
+
+    [Fact]
     public void Given_the_shipped_lock_When_loading_Then_it_pins_every_binary_for_both_arches_and_the_nginx_source()
     {
         var path = ToolPaths.Find("pins") + "/1.36.0.yaml";
