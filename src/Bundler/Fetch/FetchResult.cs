@@ -17,7 +17,13 @@ public sealed record FetchResult(
         Files.TryGetValue((arch, nodePath), out var file)
             ? file
             : throw new UserInputException($"the lock provides no {nodePath} for {Names.Of(arch)}");
+
+    /// <summary>Verified source archives (lock <c>kind: source</c>) by artifact name, for the steps that build them.</summary>
+    public IReadOnlyDictionary<string, FetchedSource> Sources { get; init; } = new Dictionary<string, FetchedSource>();
 }
+
+/// <summary>A verified source archive in the cache and the lock entry it satisfies.</summary>
+public sealed record FetchedSource(LockArtifact Artifact, string ArchivePath);
 
 /// <summary>A binary ready to ship: where it is on this machine and which artifact (component) it came from.</summary>
 public sealed record FetchedFile(string LocalPath, string Component);

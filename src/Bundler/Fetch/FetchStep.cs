@@ -1,14 +1,93 @@
+using System.Collections.Concurrent;
+using Bundler.Configuration;
 using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
 
-// Reads: site, lock. Writes: cache/<algorithm>/<checksum>.
-public sealed class FetchStep : IStep
+// Reads: site, lock, --mirror, --offline, cache. Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/.
+/// <summary>
+/// Fetches every artifact the site needs (verified, cached), unpacks the named members of each archive into a
+/// folder keyed by the archive checksum, and hands on (arch, node path) -> local file.
+/// </summary>
+public sealed class FetchStep(FetchSettings? settings = null) : IStep
 {
-    public StepName Name => StepName.Fetch;
-    public string Reads => "site, lock";
-    public string Writes => "cache/<algorithm>/<checksum>";
+    private const string CompleteMarker = ".kbundle-unpacked";
+    private readonly FetchSettings _settings = settings ?? FetchSettings.Default;
 
-    public Task RunAsync(BuildContext context, CancellationToken cancellationToken) =>
-        throw new StepNotImplementedException(Steps.Name(Name));
+    public StepName Name => StepName.Fetch;
+    public string Reads => "site, lock, cache";
+    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/";
+
+    public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var site = context.Site;
+        var lockFile = LockFile.Load(context.LockFile);
+        if (lockFile.Kubernetes != site.Kubernetes)
+            throw new UserInputException($"{lockFile.Path}: pins Kubernetes {lockFile.Kubernetes}, but the site {site.SourcePath} asks for {site.Kubernetes}");
+        lockFile.CheckProvides(site);
+
+        var artifacts = lockFile.ArtifactsFor(site).ToList();
+        var cache = new ArtifactCache(context.CacheDir);
+        using var fetcher = new ArtifactFetcher(cache, context.Options.Mirrors, context.Options.Offline, _settings, context.Reporter);
+        fetcher.CheckOfflineAvailability(artifacts);
+
+        // One fetch per checksum: two entries pinning the same bytes share one cache entry and one partial file.
+        var entries = new ConcurrentDictionary<(string, string), string>();
+        var distinct = artifacts.DistinctBy(a => (a.Algorithm, a.Checksum)).ToList();
+        await Parallel.ForEachAsync(distinct,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
+            async (artifact, ct) => entries[(artifact.Algorithm, artifact.Checksum)] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
+
+        var files = new Dictionary<(Arch, string), FetchedFile>();
+        var sources = new Dictionary<string, FetchedSource>(StringComparer.Ordinal);
+        foreach (var artifact in artifacts)
+        {
+            var entry = entries[(artifact.Algorithm, artifact.Checksum)];
+            if (artifact.Kind == ArtifactKind.Source)
+            {
+                sources[artifact.Name] = new FetchedSource(artifact, entry);
+                continue;
+            }
+            var local = artifact.Install is not null
+                ? new Dictionary<string, string> { [artifact.Install] = entry }
+                : Unpack(cache, artifact, entry).ToDictionary(m => artifact.Files[m.Key], m => m.Value);
+            foreach (var arch in site.Arches.Where(artifact.AppliesTo))
+                foreach (var (nodePath, path) in local)
+                    files[(arch, nodePath)] = new FetchedFile(path, artifact.Name);
+        }
+
+        var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
+        context.Set(new FetchResult(records, files) { Sources = sources });
+        context.Reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
+    }
+
+    /// <summary>Unpacks the lock's members once per archive checksum; a warm build only reads the marker.</summary>
+    private static IReadOnlyDictionary<string, string> Unpack(ArtifactCache cache, LockArtifact artifact, string archive)
+    {
+        var dir = cache.UnpackDir(artifact);
+        var members = artifact.Files.Keys.Order(StringComparer.Ordinal).ToList();
+        var marker = Path.Combine(dir, CompleteMarker);
+        var expected = string.Join('\n', members);
+        var result = members.ToDictionary(m => m, m => Path.Combine(dir, SafeUnpacker.Normalize(m)));
+        if (File.Exists(marker) && File.ReadAllText(marker) == expected && result.Values.All(File.Exists))
+            return result;
+
+        // Unpack beside the final folder, then swap it in: a killed build never leaves a half-unpacked folder marked complete.
+        var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        try
+        {
+            SafeUnpacker.Extract(archive, $"{artifact.FileName} ({artifact.Name} {artifact.Arch})", temp, members);
+            File.WriteAllText(Path.Combine(temp, CompleteMarker), expected);
+            if (Directory.Exists(dir))
+                Directory.Delete(dir, recursive: true);
+            Directory.Move(temp, dir);
+        }
+        finally
+        {
+            if (Directory.Exists(temp))
+                Directory.Delete(temp, recursive: true);
+        }
+        return result;
+    }
 }

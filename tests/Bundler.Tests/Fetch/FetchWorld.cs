@@ -1,0 +1,115 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using System.Text;
+using Bundler.Configuration;
+using Bundler.Fetch;
+using Bundler.Layout;
+using Bundler.Pipeline;
+
+namespace Bundler.Tests.Fetch;
+
+/// <summary>
+/// A throw-away build world: a temp folder with a site (one etcd node), a lock written by the test from
+/// archives it built itself (fake upstream binaries: the real ones cannot ship with the tests), and a cache.
+/// </summary>
+public sealed class FetchWorld : IDisposable
+{
+    public FetchWorld()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "kbundle-fetch-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(Root);
+        CacheDir = Path.Combine(Root, "cache");
+    }
+
+    public string Root { get; }
+    public string CacheDir { get; }
+    public RecordingReporter Reporter { get; } = new();
+
+    /// <summary>Retries and stall timeout kept short so failure paths finish quickly.</summary>
+    public static readonly FetchSettings Quick = new() { Retries = 2, RetryDelay = TimeSpan.FromMilliseconds(10), StallTimeout = TimeSpan.FromMilliseconds(700), MaxParallel = 2 };
+
+    /// <summary>Roles of the test site's single node, and the binaries the lock must provide for them.</summary>
+    public const Roles NodeRoles = Roles.Etcd | Roles.Master;
+    public static readonly IReadOnlyList<string> NodeBinaries = Components.FetchedBinariesFor(NodeRoles).ToList();
+
+    /// <summary>A release archive: a top folder with every binary the test node needs, and a README we never take.</summary>
+    public static byte[] EtcdArchive(string marker = "") => TarGz(
+        [.. NodeBinaries.Select(p => ($"etcd-v9/{Path.GetFileName(p)}", Encoding.UTF8.GetBytes($"#!/bin/sh\necho {Path.GetFileName(p)}{marker}\n"), (UnixFileMode)0b111_101_101)),
+         ("etcd-v9/README.md", Encoding.UTF8.GetBytes("readme\n"), (UnixFileMode)0b110_100_100)]);
+
+    public static byte[] TarGz(params (string Name, byte[] Data, UnixFileMode Mode)[] files)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+        {
+            foreach (var (name, data, mode) in files)
+                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(data), Mode = mode });
+        }
+        return output.ToArray();
+    }
+
+    public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>The lock entry for <see cref="EtcdArchive"/> at <paramref name="url"/>.</summary>
+    public static string EtcdLockEntry(string url, string sha256) =>
+        $"  - name: etcd\n    version: 9.0.0\n    arch: amd64\n    url: {url}\n    sha256: {sha256}\n    files:\n" +
+        string.Concat(NodeBinaries.Select(p => $"      etcd-v9/{Path.GetFileName(p)}: {p}\n"));
+
+    public string WriteLock(params string[] entries)
+    {
+        var path = Path.Combine(Root, "lock.yaml");
+        File.WriteAllText(path, "kubernetes: 1.36.0\nartifacts:\n" + string.Join("", entries));
+        return path;
+    }
+
+    public string WriteSite(string roles = "[etcd, master]")
+    {
+        var path = Path.Combine(Root, "site.yaml");
+        File.WriteAllText(path, $"""
+            name: test
+            kubernetes: 1.36.0
+            network:
+              serviceCidr: 10.254.0.0/16
+              podCidr: 172.30.0.0/16
+            nodes:
+              - name: n1
+                ip: 192.168.93.11
+                roles: {roles}
+            """);
+        return path;
+    }
+
+    public BuildContext Context(string lockPath, IReadOnlyList<string>? mirrors = null, bool offline = false)
+    {
+        var sitePath = File.Exists(Path.Combine(Root, "site.yaml")) ? Path.Combine(Root, "site.yaml") : WriteSite();
+        var site = SiteLoader.Load(sitePath, PinCatalog.FromFile(lockPath)).Site;
+        var options = new BuildOptions { SitePath = sitePath, PinsFile = lockPath, CacheDir = CacheDir, Mirrors = mirrors ?? [], Offline = offline, StateDir = Path.Combine(Root, "state"), OutDir = Path.Combine(Root, "out") };
+        return new BuildContext(site, lockPath, options, Reporter);
+    }
+
+    public async Task<FetchResult> FetchAsync(string lockPath, IReadOnlyList<string>? mirrors = null, bool offline = false, FetchSettings? settings = null)
+    {
+        var context = Context(lockPath, mirrors, offline);
+        await new FetchStep(settings ?? Quick).RunAsync(context, CancellationToken.None);
+        return context.Get<FetchResult>();
+    }
+
+    public IEnumerable<string> CacheEntries() =>
+        Directory.Exists(Path.Combine(CacheDir, "sha256")) ? Directory.EnumerateFiles(Path.Combine(CacheDir, "sha256")) : [];
+
+    public IEnumerable<string> Quarantined() =>
+        Directory.Exists(Path.Combine(CacheDir, "quarantine")) ? Directory.EnumerateFiles(Path.Combine(CacheDir, "quarantine")) : [];
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using Bundler.Configuration;
+using Xunit;
+
+namespace Bundler.Tests.Fetch;
+
+public sealed class LockFileTests
+{
+    private const string Sha256 = "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31";
+
+    private static string Lock(string artifactLines) =>
+        "kubernetes: 1.36.0\nartifacts:\n  - name: runc\n    version: 1.4.3\n    url: https://example.org/runc.amd64\n" + artifactLines;
+
+    /// <summary>Each row: the rest of one artifact, and the diagnostic (file:line:col field: problem) it must give.</summary>
+    public static TheoryData<string, string> BadLocks => new()
+    {
+        { "    arch: amd64\n    install: /opt/k8s/bin/runc\n", "lock.yaml:3:5 artifacts[0].sha256: no checksum: the artifact is refused, never fetched unverified" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    sha512: {Sha256}{Sha256}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:8:13 artifacts[0].sha512: both sha256: and sha512: are given; allowed: exactly one checksum" },
+        { $"    arch: x86_64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:6:11 artifacts[0].arch: 'x86_64' is not an architecture; allowed: amd64, arm64, any" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    instal: /opt/k8s/bin/runc\n", "lock.yaml:8:5 artifacts[0].instal: unknown key; did you mean 'install'?" },
+        { $"    arch: amd64\n    sha256: {Sha256[..60]}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:7:13 artifacts[0].sha256: '" + Sha256[..60] + "' is not a sha256 checksum; allowed: 64 hexadecimal digits" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n", "lock.yaml:3:5 artifacts[0]: says neither which files to take (files:) nor where to install it (install:)" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    install: opt/runc\n", "lock.yaml:8:14 artifacts[0].install: 'opt/runc' is not an absolute node path" },
+        { $"    arch: any\n    kind: binary\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:7:11 artifacts[0].kind: 'binary' is not a kind; allowed: source" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadLocks))]
+    public void Given_a_bad_artifact_When_loading_the_lock_Then_the_error_names_file_line_column_and_field(string rest, string expected)
+    {
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse(Lock(rest), "lock.yaml"));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void Given_the_same_name_twice_for_one_arch_When_loading_Then_the_second_is_refused()
+    {
+        var one = $"  - name: runc\n    version: 1.4.3\n    arch: amd64\n    url: https://example.org/runc\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n";
+
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse("kubernetes: 1.36.0\nartifacts:\n" + one + one, "lock.yaml"));
+
+        Assert.Contains("lock.yaml:9:5 artifacts[1].name: 'runc' for amd64 is already pinned at line 3", error.Message);
+    }
+
+    [Fact]
+    public void Given_two_artifacts_installing_the_same_node_path_When_loading_Then_the_second_is_refused()
+    {
+        var text = "kubernetes: 1.36.0\nartifacts:\n" +
+                   $"  - name: runc\n    version: 1.4.3\n    arch: amd64\n    url: https://example.org/runc\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n" +
+                   $"  - name: runc-static\n    version: 1.4.3\n    arch: any\n    url: https://example.org/runc-static\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n";
+
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse(text, "lock.yaml"));
+
+        Assert.Contains("lock.yaml:9:5 runc-static: /opt/k8s/bin/runc for amd64 is already provided by 'runc' (line 3)", error.Message);
+        Assert.DoesNotContain("for arm64", error.Message);
+    }
+
+    [Fact]
+    public void Given_the_shipped_lock_When_loading_Then_it_pins_every_binary_for_both_arches_and_the_nginx_source()
+    {
+        var path = ToolPaths.Find("pins") + "/1.36.0.yaml";
+
+        var lockFile = LockFile.Load(path);
+
+        Assert.Equal("1.36.0", lockFile.Kubernetes);
+        var nginx = Assert.Single(lockFile.Artifacts, a => a.Kind == ArtifactKind.Source);
+        Assert.Equal(("nginx", "1.30.3", "any", "sha256"), (nginx.Name, nginx.Version, nginx.Arch, nginx.Algorithm));
+        Assert.All(lockFile.Artifacts.Where(a => a.Name == "kubernetes-server"), a => Assert.Equal("sha512", a.Algorithm));
+        var everything = Layout.Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker).ToList();
+        foreach (var arch in new[] { Arch.Amd64, Arch.Arm64 })
+        {
+            var provided = lockFile.Artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(arch)).SelectMany(a => a.NodePaths).ToHashSet();
+            Assert.All(everything, p => Assert.Contains(p, provided));
+        }
+    }
+
+    [Fact]
+    public void Given_the_example_site_When_checking_the_shipped_lock_Then_nothing_is_missing()
+    {
+        var pins = PinCatalog.Default();
+        var site = SiteLoader.Load(ToolPaths.Find("sites") + "/example/site.yaml", pins).Site;
+
+        LockFile.Load(pins.FileFor(site.Kubernetes)).CheckProvides(site);
+    }
+
+    [Fact]
+    public void Given_an_artifact_url_When_asking_its_file_name_Then_the_last_path_segment_is_used()
+    {
+        var lockFile = LockFile.Parse(Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n"), "lock.yaml");
+
+        Assert.Equal("runc.amd64", lockFile.Artifacts[0].FileName);
+    }
+}

@@ -1,0 +1,119 @@
+using Bundler.Cli;
+using Bundler.Configuration;
+using Bundler.Fetch;
+using Bundler.Nginx;
+using Bundler.Pipeline;
+using Bundler.Tests.Fetch;
+using Xunit;
+
+namespace Bundler.Tests.Nginx;
+
+/// <summary>
+/// Runs only with the real nginx source (KBUNDLE_NGINX_TEST_SOURCE, which .ci/run sets). Under CI=true a missing
+/// source is a failure, not a skip; elsewhere the test is skipped with a message saying how to run it.
+/// </summary>
+public sealed class NginxSourceFactAttribute : FactAttribute
+{
+    public const string Variable = "KBUNDLE_NGINX_TEST_SOURCE";
+
+    public NginxSourceFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(Variable)) && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = $"SKIPPED: the real kube-nginx build needs {Variable}=<path of nginx_1.22.1.orig.tar.gz>; run .ci/run (it downloads it) or export it";
+    }
+}
+
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class NginxBuildTests : IDisposable
+{
+    private readonly FetchWorld _world = new();
+
+    public void Dispose() => _world.Dispose();
+
+    [NginxSourceFact]
+    public async Task Given_the_pinned_nginx_source_in_a_mirror_folder_When_building_offline_Then_kube_nginx_is_static_has_stream_and_a_rebuild_is_a_cache_hit()
+    {
+        var source = Environment.GetEnvironmentVariable(NginxSourceFactAttribute.Variable);
+        Assert.False(string.IsNullOrEmpty(source), $"{NginxSourceFactAttribute.Variable} must be set in CI (.ci/run sets it)");
+        Assert.True(File.Exists(source), $"{NginxSourceFactAttribute.Variable}={source}: file not found");
+
+        // A folder carried in by hand: the nginx source under its upstream file name, and the node's binaries.
+        var mirror = Path.Combine(_world.Root, "carried-in");
+        Directory.CreateDirectory(mirror);
+        File.Copy(source, Path.Combine(mirror, "nginx-1.22.1.tar.gz"));
+        var binaries = FetchWorld.EtcdArchive();
+        File.WriteAllBytes(Path.Combine(mirror, "release.tar.gz"), binaries);
+        var lockText = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "Fetch", "nginx-1.22.1.lock.yaml")) +
+                       FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(binaries));
+        var lockPath = Path.Combine(_world.Root, "lock.yaml");
+        File.WriteAllText(lockPath, lockText);
+        var site = _world.WriteSite();
+        var cache = Path.Combine(_world.Root, "cache");
+        var line = $"build {site} --pins {lockPath} --mirror {mirror} --offline --cache {cache} --until nginx";
+
+        var first = await Build(line);
+
+        Assert.Null(first.Report.Error);
+        var kubeNginx = first.Nginx.BinaryFor(Arch.Amd64);
+        Assert.Equal("kube-nginx", Path.GetFileName(kubeNginx));
+        Assert.True(ElfFile.Read(kubeNginx).IsStatic, "kube-nginx must have no PT_INTERP");
+        var ldd = await ProcessRunner.RunAsync("ldd", [kubeNginx]);
+        Assert.Contains("not a dynamic executable", ldd.StandardOutput + ldd.StandardError);
+
+        var version = await ProcessRunner.RunAsync(kubeNginx, ["-V"]);
+        Assert.Contains("nginx/1.22.1", version.StandardError);
+        Assert.Contains("--with-stream", version.StandardError);
+        Assert.Contains("--without-http ", version.StandardError);
+
+        var prefix = Path.Combine(_world.Root, "prefix");
+        Directory.CreateDirectory(Path.Combine(prefix, "logs"));
+        var conf = Path.Combine(prefix, "nginx.conf");
+        File.WriteAllText(conf, """
+            worker_processes 1;
+            error_log stderr notice;
+            events { worker_connections 64; }
+            stream {
+                upstream apiservers {
+                    hash $remote_addr consistent;
+                    server 192.168.93.11:6443 max_fails=3 fail_timeout=30s;
+                    server 192.168.93.12:6443 max_fails=3 fail_timeout=30s;
+                }
+                server {
+                    listen 127.0.0.1:8443;
+                    proxy_connect_timeout 1s;
+                    proxy_pass apiservers;
+                }
+            }
+            """);
+        var test = await ProcessRunner.RunAsync(kubeNginx, ["-t", "-c", conf, "-p", prefix]);
+        Assert.True(test.Succeeded, test.Tail());
+        Assert.Contains("syntax is ok", test.StandardError);
+
+        var provenance = first.Nginx.Provenance;
+        Assert.Equal(("1.22.1", "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31"), (provenance.Version, provenance.SourceSha256));
+        Assert.Contains("--with-ld-opt=-static", provenance.ConfigureArguments);
+        var cc = await ProcessRunner.RunAsync(ProcessRunner.Find("cc") ?? "gcc", ["--version"]);
+        Assert.Equal(cc.StandardOutput.Split('\n')[0].Trim(), provenance.Compiler);
+        Assert.Equal(FetchWorld.Sha256(File.ReadAllBytes(kubeNginx)), provenance.BinarySha256);
+        Assert.Contains(first.Lines, l => l.StartsWith("kube-nginx: built", StringComparison.Ordinal));
+
+        var second = await Build(line);
+
+        Assert.Null(second.Report.Error);
+        Assert.Contains(second.Lines, l => l.StartsWith("kube-nginx: cache hit", StringComparison.Ordinal));
+        Assert.Equal(kubeNginx, second.Nginx.BinaryFor(Arch.Amd64));
+        Assert.Equal(provenance.BinarySha256, second.Nginx.Provenance.BinarySha256);
+    }
+
+    private static async Task<(BuildReport Report, NginxResult Nginx, IReadOnlyList<string> Lines)> Build(string commandLine)
+    {
+        using var output = new StringWriter();
+        var options = BuildCommand.Bind(Cli.Cli.BuildRoot(new CliOutput(output, output, interactive: false)).Parse(commandLine));
+        var reporter = new RecordingReporter();
+        var (loaded, lockFile) = Builder.LoadInputs(options);
+        var context = new BuildContext(loaded.Site, lockFile, options, reporter);
+        var report = await new PipelineRunner().RunAsync(context, Steps.All());
+        Assert.True(report.Error is null, report.Error?.ToString());
+        return (report, context.Get<NginxResult>(), reporter.Lines);
+    }
+}
