@@ -64,7 +64,7 @@ public sealed class TemplateSet
         {
             return render(model);
         }
-        catch (HandlebarsException e)
+        catch (Exception e) when (e is HandlebarsException or HandlebarsDotNet.Compiler.HandlebarsUndefinedBindingException)
         {
             throw new UserInputException($"{source}: {e.Message}");
         }
