@@ -1,0 +1,24 @@
+using Bundler.Configuration;
+using Bundler.Layout;
+using Bundler.Pki;
+
+namespace Bundler.Render;
+
+/// <summary>Renders the generated files of one node (configs, units, kubeconfigs, manifests) from the template table.</summary>
+public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, IPkiResult pki)
+{
+    public IReadOnlyList<NodeFile> Render(NodeSpec node)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        var model = RenderModel.For(site, node, versions, pki);
+        var files = new List<NodeFile>();
+        foreach (var spec in TemplateCatalog.For(site, node))
+        {
+            var text = spec.Identity is null
+                ? templates.Render(spec.Template, model)
+                : templates.Render(spec.Template, RenderModel.ForKubeconfig(model, site, node, spec, pki));
+            files.Add(NodeFile.Text(spec.NodePath, text, spec.Kind, spec.Mode));
+        }
+        return files;
+    }
+}

@@ -1,0 +1,121 @@
+using System.Text;
+using Bundler.Configuration;
+using Bundler.Layout;
+using Bundler.Pki;
+
+namespace Bundler.Render;
+
+/// <summary>
+/// What a template sees (documented in docs/templates.md). Every value is computed here, so templates only place
+/// values and never compute them.
+/// </summary>
+public static class RenderModel
+{
+    public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, IPkiResult pki)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(versions);
+        ArgumentNullException.ThrowIfNull(pki);
+        var n = site.Network;
+        return new Dictionary<string, object?>
+        {
+            ["site"] = new Dictionary<string, object?>
+            {
+                ["name"] = site.Name,
+                ["clusterDomain"] = n.ClusterDomain,
+                ["serviceCidr"] = n.ServiceCidr.ToString(),
+                ["podCidr"] = n.PodCidr.ToString(),
+                ["nodePortRange"] = n.NodePortRange,
+                ["kubernetesServiceIp"] = n.KubernetesServiceIp.ToString(),
+                ["clusterDnsIp"] = n.ClusterDnsIp.ToString(),
+                ["proxyMode"] = Names.Of(n.ProxyMode),
+                ["apiServerPort"] = site.ApiServer.Port,
+                ["localProxyPort"] = site.ApiServer.LocalProxyPort,
+                ["caKeyOnMasters"] = site.Pki.CaKeyOnMasters,
+                ["leafValidityHours"] = site.Pki.LeafValidityDays * 24,
+            },
+            ["node"] = new Dictionary<string, object?>
+            {
+                ["name"] = node.Name,
+                ["ip"] = node.Ip.ToString(),
+                ["podSubnet"] = site.PodSubnetOf(node).ToString(),
+                ["isEtcd"] = node.Is(Roles.Etcd),
+                ["isMaster"] = node.Is(Roles.Master),
+                ["isWorker"] = node.Is(Roles.Worker),
+                ["isFirstMaster"] = node.Is(Roles.Master) && site.FirstMaster.Name == node.Name,
+            },
+            ["etcd"] = new Dictionary<string, object?>
+            {
+                ["initialCluster"] = string.Join(",", site.EtcdMembers.Select(m => $"{m.Name}=https://{m.Ip}:2380")),
+                ["clientUrls"] = string.Join(",", site.EtcdMembers.Select(m => $"https://{m.Ip}:2379")),
+            },
+            ["masters"] = site.Masters.Select(m => new Dictionary<string, object?> { ["name"] = m.Name, ["ip"] = m.Ip.ToString() }).ToList(),
+            // Every OTHER node with the worker role: its pod /24 is reached through its node IP.
+            ["routes"] = site.Workers.Where(w => w.Name != node.Name)
+                .Select(w => new Dictionary<string, object?> { ["subnet"] = site.PodSubnetOf(w).ToString(), ["via"] = w.Ip.ToString() }).ToList(),
+            ["modules"] = ModulesFor(n.ProxyMode),
+            ["versions"] = new Dictionary<string, object?>
+            {
+                ["kubernetes"] = site.Kubernetes,
+                ["etcd"] = versions.GetValueOrDefault("etcd", "?"),
+                ["containerd"] = versions.GetValueOrDefault("containerd", "?"),
+                ["sandboxImage"] = TemplateCatalog.SandboxImage,
+            },
+            ["paths"] = Paths,
+            // Only masters carry the encryption key (pki-spec §1c); other nodes never see it, not even in memory here.
+            ["encryption"] = new Dictionary<string, object?> { ["keyBase64"] = node.Is(Roles.Master) ? pki.EncryptionKeyBase64 : "" },
+        };
+    }
+
+    /// <summary>The model for one kubeconfig: the node's model plus the credential of <paramref name="spec"/>.</summary>
+    public static Dictionary<string, object?> ForKubeconfig(
+        Dictionary<string, object?> nodeModel, SiteSpec site, NodeSpec node, TemplateSpec spec, IPkiResult pki)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(pki);
+        var identity = spec.Identity ?? throw new ArgumentException("not a kubeconfig row", nameof(spec));
+        var credential = pki.ClientCredential(identity, node);
+        var port = spec.ViaLocalProxy ? site.ApiServer.LocalProxyPort : site.ApiServer.Port;
+        return new Dictionary<string, object?>(nodeModel)
+        {
+            ["kubeconfig"] = new Dictionary<string, object?>
+            {
+                ["file"] = Path.GetFileName(spec.NodePath),
+                ["user"] = TemplateCatalog.UserFor(identity, node),
+                ["server"] = $"https://127.0.0.1:{port}",
+                ["caData"] = Base64(pki.CaCertificatePem),
+                ["certData"] = Base64(credential.CertificatePem),
+                ["keyData"] = Base64(credential.KeyPem),
+            },
+        };
+    }
+
+    private static string Base64(string pem) => Convert.ToBase64String(Encoding.ASCII.GetBytes(pem));
+
+    private static List<string> ModulesFor(ProxyMode mode) => mode switch
+    {
+        ProxyMode.Ipvs => ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_sh", "nf_conntrack"],
+        ProxyMode.Nftables => ["nf_tables"],
+        _ => [],
+    };
+
+    private static readonly Dictionary<string, object?> Paths = new()
+    {
+        ["binDir"] = NodePaths.BinDir,
+        ["cniBinDir"] = NodePaths.CniBinDir,
+        ["cniConfDir"] = NodePaths.CniConfDir,
+        ["kubernetesDir"] = NodePaths.KubernetesDir,
+        ["pkiDir"] = NodePaths.PkiDir,
+        ["etcdPkiDir"] = NodePaths.EtcdPkiDir,
+        ["etcdDataDir"] = NodePaths.EtcdDataDir,
+        ["kubeletDir"] = NodePaths.KubeletDir,
+        ["nginxConf"] = NodePaths.NginxConf,
+        ["containerdConfig"] = NodePaths.ContainerdConfig,
+        ["encryptionConfig"] = NodePaths.EncryptionConfig,
+        ["auditPolicy"] = NodePaths.AuditPolicy,
+        ["kubeletConfig"] = NodePaths.KubeletConfig,
+        ["kubeProxyConfig"] = NodePaths.KubeProxyConfig,
+        ["schedulerConfig"] = NodePaths.SchedulerConfig,
+    };
+}

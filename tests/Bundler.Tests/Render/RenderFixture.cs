@@ -1,0 +1,87 @@
+using Xunit;
+using Bundler.Configuration;
+using Bundler.Fetch;
+using Bundler.Layout;
+using Bundler.Nginx;
+using Bundler.Render;
+
+namespace Bundler.Tests.Render;
+
+/// <summary>
+/// The example site rendered once with the shipped templates: real certificates (TestPki), dummy upstream binaries
+/// (fixtures for files we cannot have in tests). Shared by the render tests.
+/// </summary>
+public sealed class RenderFixture : IDisposable
+{
+    public RenderFixture()
+    {
+        BinDir = Directory.CreateTempSubdirectory("kbundle-render-bins-").FullName;
+        Site = LoadSite(ExampleSite.Text());
+        Pki = new TestPki(Site.Name);
+        Result = RenderWith(null);
+    }
+
+    public SiteSpec Site { get; }
+    internal TestPki Pki { get; }
+    public RenderResult Result { get; }
+    public string BinDir { get; }
+
+    public static string ShippedTemplates => ToolPaths.Find("bundle-templates");
+    public static string ReferenceDir => Path.Combine(AppContext.BaseDirectory, "TestData", "Reference");
+    public static string ExpectationsDir => Path.Combine(AppContext.BaseDirectory, "Expectations", "example");
+
+    public static SiteSpec LoadSite(string yaml) =>
+        SiteLoader.Parse(yaml, "site.yaml", PinCatalog.Default()).Site;
+
+    public static IReadOnlyDictionary<string, string> Versions => RenderStep.LockVersions(PinCatalog.Default().FileFor("1.36.0"));
+
+    public RenderResult RenderWith(string? overlayDir, SiteSpec? site = null)
+    {
+        site ??= Site;
+        return RenderStep.Render(site, TemplateSet.Open(ShippedTemplates, overlayDir), Versions, Pki, Fetch(site), Nginx(site));
+    }
+
+    public NodeTree Tree(string node) => Result.Nodes.Single(n => n.Node == node);
+
+    public static string Text(NodeFile file) => System.Text.Encoding.UTF8.GetString(file.Content!);
+
+    /// <summary>Every rendered (text) file of every node, with its node.</summary>
+    public IEnumerable<(string Node, NodeFile File)> Rendered() =>
+        Result.Nodes.SelectMany(t => t.Files.Where(NodeTreeWriter.IsRendered).Select(f => (t.Node, f)));
+
+    private FetchResult Fetch(SiteSpec site)
+    {
+        var files = new Dictionary<(Arch, string), FetchedFile>();
+        foreach (var arch in site.Arches)
+        {
+            foreach (var path in Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
+            {
+                var local = Path.Combine(BinDir, Names.Of(arch), path.TrimStart('/'));
+                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                File.WriteAllText(local, "#!/bin/sh\n");
+                files[(arch, path)] = new FetchedFile(local, "dummy");
+            }
+        }
+        return new FetchResult([], files);
+    }
+
+    private NginxResult Nginx(SiteSpec site)
+    {
+        var binaries = new Dictionary<Arch, string>();
+        foreach (var arch in site.Arches)
+        {
+            var local = Path.Combine(BinDir, Names.Of(arch), "kube-nginx");
+            File.WriteAllText(local, "#!/bin/sh\n");
+            binaries[arch] = local;
+        }
+        return new NginxResult(binaries, new NginxProvenance("1.30.3", "", [], "", ""));
+    }
+
+    public void Dispose() => Directory.Delete(BinDir, recursive: true);
+}
+
+[CollectionDefinition(Name)]
+public sealed class RenderCollection : ICollectionFixture<RenderFixture>
+{
+    public const string Name = "render";
+}

@@ -1,0 +1,158 @@
+using System.Text.RegularExpressions;
+using Bundler.Layout;
+using Bundler.Render;
+using Xunit;
+
+namespace Bundler.Tests.Render;
+
+[Collection(RenderCollection.Name)]
+public sealed partial class RenderStepTests(RenderFixture fixture)
+{
+    [Fact]
+    public void GivenTheExampleSite_WhenRendered_ThenEveryNodeMatchesItsGoldenFiles()
+    {
+        var update = Environment.GetEnvironmentVariable("KBUNDLE_UPDATE_GOLDEN") == "1";
+        var actualRoot = Directory.CreateTempSubdirectory("kbundle-golden-").FullName;
+        try
+        {
+            foreach (var tree in fixture.Result.Nodes)
+                NodeTreeWriter.Write(tree, Path.Combine(actualRoot, tree.Node), Redact);
+            if (update)
+            {
+                var source = Path.Combine(SourceDir(), "Expectations", "example");
+                if (Directory.Exists(source))
+                    Directory.Delete(source, recursive: true);
+                CopyTree(actualRoot, source);
+                return;
+            }
+            var expected = Files(RenderFixture.ExpectationsDir);
+            var actual = Files(actualRoot);
+            Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+            foreach (var (path, text) in actual)
+                Assert.True(expected[path] == text, $"{path} differs from its golden file (KBUNDLE_UPDATE_GOLDEN=1 rewrites them)");
+        }
+        finally
+        {
+            Directory.Delete(actualRoot, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void GivenAWorkerOnlyNode_WhenRendered_ThenItCarriesNoAdminCredentialEncryptionKeyOrMasterUnit()
+    {
+        var paths = fixture.Tree("k8s-04").Files.Select(f => f.Path).ToHashSet();
+        Assert.DoesNotContain(NodePaths.Kubeconfig("admin"), paths);
+        Assert.DoesNotContain(NodePaths.Kubeconfig("super-admin"), paths);
+        Assert.DoesNotContain(NodePaths.EncryptionConfig, paths);
+        Assert.DoesNotContain(NodePaths.Unit("kube-apiserver"), paths);
+        Assert.Contains(NodePaths.Kubeconfig("kubelet"), paths);
+        Assert.Contains(NodePaths.Bin("kubelet"), paths);
+        Assert.Contains(Components.KubeNginx, paths);
+        Assert.Equal(["containerd", "kube-nginx", "kubelet", "kube-proxy"], fixture.Tree("k8s-04").Units);
+    }
+
+    [Fact]
+    public void GivenThreeMasters_WhenRendered_ThenOnlyTheFirstCarriesSuperAdminAndTheBootstrapManifests()
+    {
+        foreach (var tree in fixture.Result.Nodes)
+        {
+            var first = tree.Node == "k8s-01";
+            Assert.Equal(first, tree.Files.Any(f => f.Path == NodePaths.Kubeconfig("super-admin")));
+            Assert.Equal(first, tree.Files.Any(f => f.Path.StartsWith(TemplateCatalog.BootstrapDir + "/", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public void GivenSecrets_WhenRendered_ThenKubeconfigsAndTheEncryptionConfigAreMode0600()
+    {
+        var secrets = fixture.Result.Nodes.SelectMany(t => t.Files)
+            .Where(f => f.Kind == FileKind.Kubeconfig || f.Path == NodePaths.EncryptionConfig).ToList();
+        Assert.NotEmpty(secrets);
+        Assert.All(secrets, f => Assert.Equal(NodeFile.Secret, f.Mode));
+    }
+
+    [Fact]
+    public void GivenTwoWorkers_WhenRendered_ThenEachRoutesOnlyTheOtherWorkersPodSubnet()
+    {
+        var routes04 = RouteLines("k8s-04");
+        var routes01 = RouteLines("k8s-01");
+        Assert.Equal(["172.30.4.0/24 via 192.168.93.15"], routes04);
+        Assert.Equal(["172.30.3.0/24 via 192.168.93.14", "172.30.4.0/24 via 192.168.93.15"], routes01);
+    }
+
+    [Fact]
+    public void GivenAWorker_WhenRendered_ThenItsCniConfigUsesItsOwnPodSubnetAndKubeletItsName()
+    {
+        var conflist = Text("k8s-05", NodePaths.CniConfDir + "/10-kbundle.conflist");
+        using var json = System.Text.Json.JsonDocument.Parse(conflist);
+        var subnet = json.RootElement.GetProperty("plugins")[0].GetProperty("ipam").GetProperty("ranges")[0][0].GetProperty("subnet").GetString();
+        Assert.Equal("172.30.4.0/24", subnet);
+        var unit = Text("k8s-05", NodePaths.Unit("kubelet"));
+        Assert.Contains("--hostname-override=k8s-05", unit, StringComparison.Ordinal);
+        Assert.Contains("--node-ip=192.168.93.15", unit, StringComparison.Ordinal);
+        Assert.Contains("- 10.254.0.10", Text("k8s-05", NodePaths.KubeletConfig), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenCaKeyOnMasters_WhenRendered_ThenOnlyThenTheControllerManagerSignsCsrs()
+    {
+        Assert.DoesNotContain("--cluster-signing", Text("k8s-01", NodePaths.Unit("kube-controller-manager")), StringComparison.Ordinal);
+        var site = RenderFixture.LoadSite(Bundler.Configuration.ExampleSite.Text().Replace("caKeyOnMasters: false", "caKeyOnMasters: true", StringComparison.Ordinal));
+        var tree = fixture.RenderWith(null, site).Nodes.Single(n => n.Node == "k8s-01");
+        var unit = RenderFixture.Text(tree.Files.Single(f => f.Path == NodePaths.Unit("kube-controller-manager")));
+        Assert.Contains("--cluster-signing-key-file=/etc/kubernetes/pki/ca.key \\\n", unit, StringComparison.Ordinal);
+        Assert.Contains("--cluster-signing-duration=8760h \\\n", unit, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenEveryNode_WhenRendered_ThenNginxUpstreamListsEveryMasterAndListensOnTheLocalProxyPort()
+    {
+        var configs = RenderStep.NginxConfigs(fixture.Result);
+        Assert.Equal(5, configs.Count);
+        foreach (var text in configs.Values)
+        {
+            Assert.Contains("listen 127.0.0.1:8443;", text, StringComparison.Ordinal);
+            foreach (var ip in new[] { "192.168.93.11", "192.168.93.12", "192.168.93.13" })
+                Assert.Contains($"server {ip}:6443 max_fails=3 fail_timeout=30s;", text, StringComparison.Ordinal);
+        }
+    }
+
+    private List<string> RouteLines(string node) =>
+        Text(node, TemplateCatalog.PodRoutes).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+
+    private string Text(string node, string path) => RenderFixture.Text(fixture.Tree(node).Files.Single(f => f.Path == path));
+
+    /// <summary>Golden files must be stable: certificate, key and encryption-key data change every run.</summary>
+    internal static string Redact(NodeFile file)
+    {
+        var text = RenderFixture.Text(file);
+        text = DataField().Replace(text, "$1<redacted>");
+        return SecretField().Replace(text, "$1<redacted>");
+    }
+
+    [GeneratedRegex(@"((?:certificate-authority|client-certificate|client-key)-data: )\S+")]
+    private static partial Regex DataField();
+
+    [GeneratedRegex(@"(\n\s+secret: )\S+")]
+    private static partial Regex SecretField();
+
+    private static Dictionary<string, string> Files(string root) =>
+        Directory.Exists(root)
+            ? Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+                .ToDictionary(f => Path.GetRelativePath(root, f).Replace('\\', '/'), File.ReadAllText)
+            : [];
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(to, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target, overwrite: true);
+        }
+    }
+
+    /// <summary>tests/Bundler.Tests in the source tree (golden files are rewritten there, not in bin/).</summary>
+    private static string SourceDir([System.Runtime.CompilerServices.CallerFilePath] string caller = "") =>
+        Path.GetDirectoryName(Path.GetDirectoryName(caller))!;
+}
