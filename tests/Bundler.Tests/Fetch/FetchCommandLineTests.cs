@@ -14,7 +14,7 @@ public sealed class FetchCommandLineTests : IDisposable
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        var code = await Cli.Cli.RunAsync(line.Split(' '), new CliOutput(output, error, interactive: false));
+        var code = await global::Bundler.Cli.Cli.RunAsync(line.Split(' '), new CliOutput(output, error, interactive: false));
         return (code, output.ToString(), error.ToString());
     }
 

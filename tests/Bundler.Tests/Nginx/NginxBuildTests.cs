@@ -108,7 +108,7 @@ public sealed class NginxBuildTests : IDisposable
     private static async Task<(BuildReport Report, NginxResult Nginx, IReadOnlyList<string> Lines)> Build(string commandLine)
     {
         using var output = new StringWriter();
-        var options = BuildCommand.Bind(Cli.Cli.BuildRoot(new CliOutput(output, output, interactive: false)).Parse(commandLine));
+        var options = BuildCommand.Bind(global::Bundler.Cli.Cli.BuildRoot(new CliOutput(output, output, interactive: false)).Parse(commandLine));
         var reporter = new RecordingReporter();
         var (loaded, lockFile) = Builder.LoadInputs(options);
         var context = new BuildContext(loaded.Site, lockFile, options, reporter);
