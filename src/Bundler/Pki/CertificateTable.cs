@@ -21,6 +21,8 @@ public enum Holders
 {
     Nobody,
     AllNodes,
+    /// <summary>Nodes that run an apiserver or a kubelet: etcd-only nodes have no use for the cluster CA.</summary>
+    MastersAndWorkers,
     Masters,
     EtcdMembers,
     EtcdMembersAndMasters,
@@ -74,7 +76,7 @@ public static class CertificateTable
     [
         // Authorities. Subjects carry the site name and a per-generation id (O, OU) so two clusters' or two
         // generations' CAs never share a DN: chain builders pick issuers by DN (pki-spec.md §6.7).
-        Authority(Ca, "kubernetes-ca", certificateTo: Holders.AllNodes, keyTo: Holders.MastersWhenCaKeyOnMasters),
+        Authority(Ca, "kubernetes-ca", certificateTo: Holders.MastersAndWorkers, keyTo: Holders.MastersWhenCaKeyOnMasters),
         Authority(EtcdCa, "etcd-ca", certificateTo: Holders.EtcdMembersAndMasters, keyTo: Holders.Nobody),
         Authority(FrontProxyCa, "kubernetes-front-proxy-ca", certificateTo: Holders.Masters, keyTo: Holders.Nobody),
         new()
@@ -149,6 +151,7 @@ public static class CertificateTable
     public static bool Holds(Holders holders, SiteSpec site, NodeSpec node, NodeSpec? owner) => holders switch
     {
         Holders.AllNodes => true,
+        Holders.MastersAndWorkers => node.Is(Roles.Master) || node.Is(Roles.Worker),
         Holders.Masters => node.Is(Roles.Master),
         Holders.EtcdMembers => node.Is(Roles.Etcd),
         Holders.EtcdMembersAndMasters => node.Is(Roles.Etcd) || node.Is(Roles.Master),

@@ -99,12 +99,14 @@ public static class PkiStore
 
     public static X500DistinguishedName Subject(CertificateInstance instance, string? generation = null)
     {
+        // The builder encodes the last added RDN first; added CN first, the DER order is O.., OU, CN, which
+        // openssl prints as "O = system:nodes, CN = system:node:k8s-04" (the kubeadm/cfssl order).
         var builder = new X500DistinguishedNameBuilder();
-        foreach (var o in instance.Organizations)
-            builder.AddOrganizationName(o);
+        builder.AddCommonName(instance.CommonName);
         if (generation is not null)
             builder.AddOrganizationalUnitName(generation);
-        builder.AddCommonName(instance.CommonName);
+        foreach (var o in instance.Organizations.Reverse())
+            builder.AddOrganizationName(o);
         return builder.Build();
     }
 
@@ -321,7 +323,10 @@ public static class PkiStore
     private static void Write(string dir, Entry e)
     {
         var keyPath = Path.Combine(dir, e.Instance.KeyFile);
-        EnsureSecretDirectory(Path.GetDirectoryName(keyPath)!);
+        // One level at a time: CreateDirectory's mode would not cover the parents it creates (nodes/, nodes/<n>/).
+        var folder = dir;
+        foreach (var part in (Path.GetDirectoryName(e.Instance.KeyFile) ?? "").Split('/', StringSplitOptions.RemoveEmptyEntries))
+            EnsureSecretDirectory(folder = Path.Combine(folder, part));
         AtomicFile.WriteAllText(keyPath, e.KeyPem!, NodeFile.Secret);
         AtomicFile.WriteAllText(Path.Combine(dir, e.Instance.CertificateFile), e.CertificatePem ?? e.PublicPem!, NodeFile.Public);
     }
