@@ -67,7 +67,7 @@ public static class CertsCommand
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn(new TableColumn("Node").NoWrap()).AddColumn(new TableColumn("File").NoWrap()).AddColumn(new TableColumn("CN").NoWrap())
             .AddColumn(new TableColumn("O").NoWrap()).AddColumn(new TableColumn("Issuer").NoWrap())
-            .AddColumn(new TableColumn("Expires in").RightAligned().NoWrap()).AddColumn("SANs");
+            .AddColumn(new TableColumn("Expires").RightAligned().NoWrap()).AddColumn("SANs");
         foreach (var r in rows)
         {
             var days = $"{r.ExpiresInDays}d";
@@ -75,7 +75,18 @@ public static class CertsCommand
                 Markup.Escape(r.Issuer), r.ExpiresInDays < WarningDays ? $"[yellow]{days}[/]" : days,
                 Markup.Escape(string.Join(", ", r.Sans.Select(Short))));
         }
-        output.Console.Write(table);
+        // Piped or under CI, one certificate is one full line (grep-able); a terminal wraps the SANs column.
+        var width = output.Console.Profile.Width;
+        if (!output.Interactive)
+            output.Console.Profile.Width = 1000;
+        try
+        {
+            output.Console.Write(table);
+        }
+        finally
+        {
+            output.Console.Profile.Width = width;
+        }
         foreach (var r in expiring)
             output.Error.WriteLine("warning: " + Warning(r));
         return ExitCodes.Success;

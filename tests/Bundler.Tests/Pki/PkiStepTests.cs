@@ -57,7 +57,7 @@ public sealed class CertsCommandTests
 
         Assert.Equal(ExitCodes.Success, code);
         var text = stdout.ToString();
-        foreach (var expected in new[] { "Node", "Expires in", "k8s-04", "/etc/kubernetes/pki/kubelet.crt", "system:node:k8s-04", "system:nodes", "kubernetes-ca", "364d" })
+        foreach (var expected in new[] { "Node", "Expires", "k8s-05   /etc/kubernetes/kubelet.conf", "k8s-04", "/etc/kubernetes/pki/kubelet.crt", "system:node:k8s-04", "system:nodes", "kubernetes-ca", "364d", "kubernetes.default.svc.cluster.local, k8s-03, lb.example.com, 192.168.93.13, 10.254.0.1, 127.0.0.1, 192.168.93.100" })
             Assert.Contains(expected, text);
         Assert.Equal("", stderr.ToString());
     }

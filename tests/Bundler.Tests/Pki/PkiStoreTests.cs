@@ -32,6 +32,23 @@ public sealed class PkiStoreTests
     }
 
     [Fact]
+    public void GivenAFixedClock_WhenIssued_ThenNotBeforeIsBackdatedFiveMinutesAndValidityComesFromTheSite()
+    {
+        using var fixture = new PkiFixture();
+        var now = new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+
+        var pki = fixture.Ensure(PkiFixture.Site(), now: now);
+
+        var ca = pki.Get("ca").Certificate!;
+        var leaf = pki.Get("nodes/k8s-01/apiserver").Certificate!;
+        Assert.Equal(now.AddMinutes(-5).UtcDateTime, ca.NotBefore.ToUniversalTime());
+        Assert.Equal(now.AddDays(3650).UtcDateTime, ca.NotAfter.ToUniversalTime());
+        Assert.Equal(now.AddMinutes(-5).UtcDateTime, leaf.NotBefore.ToUniversalTime());
+        Assert.Equal(now.AddDays(365).UtcDateTime, leaf.NotAfter.ToUniversalTime());
+        Assert.All(pki.Items.Where(i => i.Certificate is not null), i => Assert.Equal(16, i.Certificate!.SerialNumberBytes.Length));
+    }
+
+    [Fact]
     public void GivenAnUnchangedSite_WhenRebuilt_ThenNoStateFileChanges()
     {
         using var fixture = new PkiFixture();
