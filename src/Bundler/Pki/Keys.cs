@@ -10,13 +10,21 @@ public static class Keys
     public const string RsaOid = "1.2.840.113549.1.1.1";
     public const string EcOid = "1.2.840.10045.2.1";
 
-    public static AsymmetricAlgorithm Generate(KeyAlgorithm algorithm) => algorithm switch
+    /// <summary>A new key, generated now (on the calling thread), not on first use.</summary>
+    public static AsymmetricAlgorithm Generate(KeyAlgorithm algorithm)
     {
-        KeyAlgorithm.Rsa2048 => RSA.Create(2048),
-        KeyAlgorithm.Rsa3072 => RSA.Create(3072),
-        KeyAlgorithm.Rsa4096 => RSA.Create(4096),
-        _ => ECDsa.Create(ECCurve.NamedCurves.nistP256),
-    };
+        AsymmetricAlgorithm key = algorithm switch
+        {
+            KeyAlgorithm.Rsa2048 => RSA.Create(2048),
+            KeyAlgorithm.Rsa3072 => RSA.Create(3072),
+            KeyAlgorithm.Rsa4096 => RSA.Create(4096),
+            _ => ECDsa.Create(ECCurve.NamedCurves.nistP256),
+        };
+        // RSA.Create(size) defers the expensive generation to the key's first use; touching it here keeps the
+        // work inside the caller's Parallel.ForEach instead of the sequential signing loop after it.
+        _ = key.ExportSubjectPublicKeyInfo();
+        return key;
+    }
 
     /// <summary>PKCS#1 for RSA, SEC1 for EC: what kubeadm (keyutil.MarshalPrivateKeyToPEM) and cfssl write.</summary>
     public static string ExportPrivatePem(AsymmetricAlgorithm key) => key switch

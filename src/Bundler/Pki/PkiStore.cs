@@ -43,9 +43,16 @@ public static class PkiStore
         Decide(site, entries, byId, renew, at, reporter);
 
         var work = entries.Where(e => e.Reason is not null).ToList();
-        // The slow part: key generation, spread over every core.
-        Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            e => e.NewKey = Keys.Generate(site.Pki.KeyAlgorithm));
+        if (work.Count > 0)
+        {
+            // The slow part: key generation, spread over every core.
+            // Progress items count bytes, so this one only marks start and end.
+            using var progress = reporter.Begin($"pki: generating {work.Count} {Names.Of(site.Pki.KeyAlgorithm)} keys");
+            var keys = Stopwatch.StartNew();
+            Parallel.ForEach(work, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+                e => e.NewKey = Keys.Generate(site.Pki.KeyAlgorithm));
+            progress.Complete($"{keys.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores");
+        }
         foreach (var e in work.Where(e => e.Instance.Spec.Kind != CertificateKind.Leaf))
             Issue(site, e, null, at);
         foreach (var e in work.Where(e => e.Instance.Spec.Kind == CertificateKind.Leaf))
