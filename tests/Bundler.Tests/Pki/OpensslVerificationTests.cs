@@ -52,6 +52,14 @@ public sealed class OpensslVerificationTests
                 var (vcode, vout, verr) = PkiFixture.Openssl("verify", "-CAfile", caFile, certFile);
                 Assert.True(vcode == 0, $"{instance.Id}: {vout} {verr}");
                 Assert.Equal($"{certFile}: OK", vout.Trim());
+                // openssl's purpose check reads KU and EKU the way TLS stacks do.
+                foreach (var (usage, purpose) in new[] { (ExtendedUsage.ServerAuth, "sslserver"), (ExtendedUsage.ClientAuth, "sslclient") })
+                {
+                    if (!instance.Spec.Usages.HasFlag(usage))
+                        continue;
+                    var (pcode, pout, perr) = PkiFixture.Openssl("verify", "-purpose", purpose, "-CAfile", caFile, certFile);
+                    Assert.True(pcode == 0, $"{instance.Id} as {purpose}: {pout} {perr}");
+                }
 
                 Assert.Equal("CA:FALSE", After(text, "X509v3 Basic Constraints: critical"));
                 Assert.Equal(leafKeyUsage, After(text, "X509v3 Key Usage: critical"));
