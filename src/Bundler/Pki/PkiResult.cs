@@ -9,7 +9,14 @@ public sealed record Credential(string CertificatePem, string KeyPem);
 /// <summary>The parts of a certificate an auditor and the manifest care about.</summary>
 public sealed record CertificateInfo(
     string Path, string Subject, string Issuer, IReadOnlyList<string> Sans, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
-    string KeyAlgorithm, string SerialNumber);
+    string KeyAlgorithm, string SerialNumber)
+{
+    /// <summary>The certificate's id in the table and in state (<c>ca</c>, <c>nodes/k8s-01/apiserver</c>).</summary>
+    public string Id { get; init; } = "";
+    public string CommonName { get; init; } = "";
+    public IReadOnlyList<string> Organizations { get; init; } = [];
+    public string IssuerCommonName { get; init; } = "";
+}
 
 /// <summary>
 /// What the pki step hands to render and package. Contract between the steps; the pki step fills it from
@@ -34,6 +41,20 @@ public interface IPkiResult
 
     /// <summary>PEM of the bundle signing key pair (ECDSA P-256) kept in state; never shipped.</summary>
     string SigningKeyPem { get; }
+
+    /// <summary>
+    /// The public half of <see cref="SigningKeyPem"/> (SubjectPublicKeyInfo PEM), for verifiers. Default body so
+    /// existing implementations (test fakes) keep compiling.
+    /// </summary>
+    string SigningPublicKeyPem
+    {
+        get
+        {
+            using var key = System.Security.Cryptography.ECDsa.Create();
+            key.ImportFromPem(SigningKeyPem);
+            return key.ExportSubjectPublicKeyInfoPem() + "\n";
+        }
+    }
 
     /// <summary>Certificates a node carries (files and kubeconfig-embedded), for the manifest and inspect.</summary>
     IReadOnlyList<CertificateInfo> CertificatesFor(NodeSpec node);
