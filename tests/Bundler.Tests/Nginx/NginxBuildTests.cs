@@ -89,6 +89,20 @@ public sealed class NginxBuildTests : IDisposable
         Assert.True(test.Succeeded, test.Tail());
         Assert.Contains("syntax is ok", test.StandardError);
 
+        // Every node's rendered nginx.conf of the example site is accepted by the nginx the pipeline built.
+        using (var render = new Render.RenderFixture())
+        {
+            foreach (var (node, text) in global::Bundler.Render.RenderStep.NginxConfigs(render.Result))
+            {
+                var rendered = Path.Combine(prefix, $"{node}.conf");
+                // On a node systemd creates /run/kube-nginx (RuntimeDirectory=); here the pid file goes under the prefix.
+                File.WriteAllText(rendered, text.Replace("pid /run/kube-nginx/kube-nginx.pid;", $"pid {prefix}/{node}.pid;", StringComparison.Ordinal));
+                var check = await ProcessRunner.RunAsync(kubeNginx, ["-t", "-c", rendered, "-p", prefix]);
+                Assert.True(check.Succeeded, $"{node}: {check.Tail()}");
+                Assert.Contains("syntax is ok", check.StandardError);
+            }
+        }
+
         var provenance = first.Nginx.Provenance;
         Assert.Equal(("1.22.1", "9ebb333a9e82b952acd3e2b4aeb1d4ff6406f72491bab6cd9fe69f0dea737f31"), (provenance.Version, provenance.SourceSha256));
         Assert.Contains("--with-ld-opt=-static", provenance.ConfigureArguments);
