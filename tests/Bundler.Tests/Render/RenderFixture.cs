@@ -1,3 +1,5 @@
+using Bundler.Pki;
+using Bundler.Pipeline;
 using Xunit;
 using Bundler.Configuration;
 using Bundler.Fetch;
@@ -8,7 +10,7 @@ using Bundler.Render;
 namespace Bundler.Tests.Render;
 
 /// <summary>
-/// The example site rendered once with the shipped templates: real certificates (TestPki), dummy upstream binaries
+/// The example site rendered once with the shipped templates: real certificates from the PKI step (PkiStore), dummy upstream binaries
 /// (fixtures for files we cannot have in tests). Shared by the render tests.
 /// </summary>
 public sealed class RenderFixture : IDisposable
@@ -17,12 +19,12 @@ public sealed class RenderFixture : IDisposable
     {
         BinDir = Directory.CreateTempSubdirectory("kbundle-render-bins-").FullName;
         Site = LoadSite(ExampleSite.Text());
-        Pki = new TestPki(Site.Name);
+        Pki = PkiFor(Site);
         Result = RenderWith(null);
     }
 
     public SiteSpec Site { get; }
-    internal TestPki Pki { get; }
+    internal IPkiResult Pki { get; }
     public RenderResult Result { get; }
     public string BinDir { get; }
 
@@ -37,9 +39,14 @@ public sealed class RenderFixture : IDisposable
 
     public RenderResult RenderWith(string? overlayDir, SiteSpec? site = null)
     {
+        var pki = site is null ? Pki : PkiFor(site);
         site ??= Site;
-        return RenderStep.Render(site, TemplateSet.Open(ShippedTemplates, overlayDir), Versions, Pki, Fetch(site), Nginx(site));
+        return RenderStep.Render(site, TemplateSet.Open(ShippedTemplates, overlayDir), Versions, pki, Fetch(site), Nginx(site));
     }
+
+    /// <summary>The real PKI step's material for a site, in a state folder of its own under this fixture.</summary>
+    private IPkiResult PkiFor(SiteSpec site) =>
+        PkiStore.Ensure(site, Path.Combine(BinDir, "state", site.SourceSha256[..12]), renew: false, new RecordingReporter());
 
     public NodeTree Tree(string node) => Result.Nodes.Single(n => n.Node == node);
 

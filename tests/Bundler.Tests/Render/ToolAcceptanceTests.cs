@@ -1,3 +1,4 @@
+using Bundler.Configuration;
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Bundler.Layout;
@@ -68,7 +69,7 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
                 Assert.True(contextsCode == 0 && contexts.Contains('*'), $"{node} {file.Path}: kubectl config get-contexts: {contexts}");
 
                 var identity = Path.GetFileNameWithoutExtension(file.Path);
-                var (cn, groups) = TestPki.SubjectOf(identity, fixture.Site.Node(node));
+                var (cn, groups) = ExpectedSubject(identity, fixture.Site.Node(node));
                 using var cert = X509Certificate2.CreateFromPem(System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(view.Trim())));
                 Assert.Equal(cn, cert.GetNameInfo(X509NameType.SimpleName, false));
                 foreach (var group in groups)
@@ -128,4 +129,16 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
         process.WaitForExit();
         return (process.ExitCode, stdout.Result + stderr);
     }
+
+    /// <summary>What each kubeconfig identity must be (pki-spec §1b), written independently of the PKI table.</summary>
+    private static (string Cn, string[] Groups) ExpectedSubject(string identity, NodeSpec node) => identity switch
+    {
+        "admin" => ("kubernetes-admin", ["kubeadm:cluster-admins"]),
+        "super-admin" => ("kubernetes-super-admin", ["system:masters"]),
+        "controller-manager" => ("system:kube-controller-manager", []),
+        "scheduler" => ("system:kube-scheduler", []),
+        "kube-proxy" => ("system:kube-proxy", []),
+        "kubelet" => ($"system:node:{node.Name}", ["system:nodes"]),
+        _ => throw new ArgumentOutOfRangeException(nameof(identity), identity, "unknown identity"),
+    };
 }
