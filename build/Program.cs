@@ -24,7 +24,7 @@ for (var i = 0; i < args.Length; i++)
 if (parsed.ContainsKey("help"))
 {
     Console.WriteLine("""
-        ./build.sh [--target TARGET] [--site FILE] [--configuration Release|Debug] [kbundle build options]
+        ./build.sh [--target TARGET] [--site FILE] [--configuration Release|Debug] [--no-build] [kbundle build options]
         Targets: Bundle (default), Test, Publish, Bench, Clean.
         Bundle passes --pins, --mirror, --cache, --state, --out, --offline, --until, --templates, --renew, --json to 'kbundle build'.
         """);

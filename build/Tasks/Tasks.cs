@@ -25,6 +25,9 @@ public sealed class CleanTask : FrostingTask<BuildContext>
 [TaskName("Compile")]
 public sealed class CompileTask : FrostingTask<BuildContext>
 {
+    /// <summary><c>--no-build</c> reuses what is built (the end-to-end tests run Bundle from inside a test run).</summary>
+    public override bool ShouldRun(BuildContext context) => !context.HasArgument("no-build");
+
     public override Task RunAsync(BuildContext context)
     {
         context.Dotnet("build", context.Solution, "-c", context.Configuration, "-nologo", "-v", "minimal");

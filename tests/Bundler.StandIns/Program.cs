@@ -148,6 +148,13 @@ internal static class ApiServer
         app.MapGet("/livez", () => "ok");
         app.MapGet("/healthz", () => "ok");
         app.MapGet("/version", () => Results.Json(new { major = "1", minor = "36", gitVersion = "v1.36.0-stand-in" }));
+        // kubectl apply validates against the server's OpenAPI v3 documents: serve one for RBAC whose schemas
+        // accept any object, so the real kubectl's apply path runs unmodified.
+        app.MapGet("/openapi/v3", () => Results.Json(new
+        {
+            paths = new Dictionary<string, object> { ["apis/rbac.authorization.k8s.io/v1"] = new { serverRelativeURL = "/openapi/v3/apis/rbac.authorization.k8s.io/v1?hash=standin" } },
+        }));
+        app.MapGet("/openapi/v3/apis/rbac.authorization.k8s.io/v1", () => Results.Json(Discovery.RbacOpenApi));
         app.MapGet("/api", () => Results.Json(new { kind = "APIVersions", versions = new[] { "v1" } }));
         app.MapGet("/apis", () => Results.Json(Discovery.Groups));
         app.MapGet("/apis/rbac.authorization.k8s.io/v1", () => Results.Json(Discovery.Rbac));
@@ -196,6 +203,41 @@ internal static class ApiServer
 
 internal static class Discovery
 {
+    private static object Schema(string kind) => new
+    {
+        type = "object",
+        additionalProperties = true,
+        x_kubernetes_group_version_kind = new[] { new { group = "rbac.authorization.k8s.io", kind, version = "v1" } },
+    };
+
+    private static object Patch(string kind) => new
+    {
+        patch = new
+        {
+            x_kubernetes_group_version_kind = new { group = "rbac.authorization.k8s.io", kind, version = "v1" },
+            parameters = new[] { new { name = "fieldValidation", @in = "query", schema = new { type = "string" } } },
+            responses = new Dictionary<string, object> { ["200"] = new { description = "OK" } },
+        },
+    };
+
+    public static readonly System.Text.Json.Nodes.JsonNode RbacOpenApi = System.Text.Json.Nodes.JsonNode.Parse(
+        JsonSerializer.Serialize(new
+        {
+            openapi = "3.0.0",
+            info = new { title = "Kubernetes", version = "v1.36.0" },
+            // A PATCH operation that takes fieldValidation tells kubectl the server validates fields itself.
+            paths = new Dictionary<string, object>
+            {
+                ["/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}"] = Patch("ClusterRoleBinding"),
+                ["/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"] = Patch("ClusterRole"),
+            },
+            components = new { schemas = new Dictionary<string, object>
+            {
+                ["io.k8s.api.rbac.v1.ClusterRoleBinding"] = Schema("ClusterRoleBinding"),
+                ["io.k8s.api.rbac.v1.ClusterRole"] = Schema("ClusterRole"),
+            } },
+        }).Replace("x_kubernetes_group_version_kind", "x-kubernetes-group-version-kind", StringComparison.Ordinal))!;
+
     public static readonly object Groups = new
     {
         kind = "APIGroupList", apiVersion = "v1",
