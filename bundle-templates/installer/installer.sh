@@ -203,7 +203,11 @@ kb_preflight() {
   local skip=",$1," name
   for name in $KB_CHECKS; do
     if [[ $skip == *",$name,"* ]]; then kb_check_log "preflight:$name" skipped "--skip-preflight"; continue; fi
-    "kb_pf_${name//-/_}"
+    case $name in
+      root) kb_pf_root ;; arch) kb_pf_arch ;; systemd) kb_pf_systemd ;; cgroup2) kb_pf_cgroup2 ;;
+      node-ip) kb_pf_node_ip ;; swap) kb_pf_swap ;; modules) kb_pf_modules ;; ports) kb_pf_ports ;;
+      disk) kb_pf_disk ;; clock) kb_pf_clock ;; other-site) kb_pf_other_site ;; host-commands) kb_pf_host_commands ;;
+    esac
   done
   if [ ${#KB_FAILS[@]} -gt 0 ]; then
     printf 'kbundle: preflight failed (skip a check with --skip-preflight NAME):\n' >&2
@@ -348,8 +352,9 @@ kb_write_file() {
     KB_CREATED+=("$path")
   fi
   mkdir -p -- "$(dirname -- "$dest")"
-  install -m "$mode" -- "$KB_STAGE$path" "$dest.kbundle-new" && mv -f -- "$dest.kbundle-new" "$dest" ||
+  if ! { install -m "$mode" -- "$KB_STAGE$path" "$dest.kbundle-new" && mv -f -- "$dest.kbundle-new" "$dest"; }; then
     kb_fail_install "" "cannot write $dest"
+  fi
 }
 
 kb_make_dirs() {
@@ -599,7 +604,7 @@ kb_main() {
     check) printf 'kbundle: %s: header and payload verified (payload sha256 %s)\n' "$(basename -- "$KB_SELF")" "$KB_PAYLOAD_SHA256" ;;
     list) kb_payload | tar -tvzf - --exclude=.kbundle ;;
     extract)
-      mkdir -p -- "$extract_dir" && kb_payload | tar -xzf - -C "$extract_dir" --exclude=.kbundle || kb_die 1 "cannot unpack into $extract_dir"
+      if ! { mkdir -p -- "$extract_dir" && kb_payload | tar -xzf - -C "$extract_dir" --exclude=.kbundle; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
       printf 'kbundle: unpacked into %s\n' "$extract_dir" ;;
     uninstall) kb_uninstall "$purge" ;;
     dry-run | install)

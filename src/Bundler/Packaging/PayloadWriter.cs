@@ -41,7 +41,8 @@ public static class PayloadWriter
                     : entry.SourceFile is not null ? File.OpenRead(entry.SourceFile) : null;
                 using (data)
                 {
-                    tarEntry.DataStream = data;
+                    if (data is not null)
+                        tarEntry.DataStream = data;
                     tar.WriteEntry(tarEntry);
                 }
             }
