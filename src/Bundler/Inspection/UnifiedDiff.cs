@@ -22,8 +22,9 @@ public static class UnifiedDiff
         while (x < a.Length || y < b.Length)
         {
             if (x < a.Length && y < b.Length && a[x] == b[y]) { ops.Add((' ', x, y)); x++; y++; }
-            else if (y < b.Length && (x == a.Length || lcs[x, y + 1] >= lcs[x + 1, y])) { ops.Add(('+', x, y)); y++; }
-            else { ops.Add(('-', x, y)); x++; }
+            // Deletions before insertions, as diff -u prints them.
+            else if (x < a.Length && (y == b.Length || lcs[x + 1, y] >= lcs[x, y + 1])) { ops.Add(('-', x, y)); x++; }
+            else { ops.Add(('+', x, y)); y++; }
         }
         if (ops.All(o => o.Op == ' '))
             return "";

@@ -209,7 +209,7 @@ public sealed class TestPki : IPkiResult
             .Select(f =>
             {
                 using var cert = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(f.Content!));
-                var d = Inspection.BundleReader.Describe(f.Path, cert);
+                var d = Bundler.Inspection.BundleReader.Describe(f.Path, cert);
                 return new CertificateInfo(d.Path, d.Subject, d.Issuer, d.Sans, d.NotBefore, d.NotAfter, d.KeyAlgorithm, d.SerialNumber);
             }).ToList();
 }

@@ -60,7 +60,7 @@ public sealed class PackageStepTests : IDisposable
     {
         await _fx.BuildAsync();
         var run = Path.Combine(_fx.Out(), "m1.run");
-        var reader = Inspection.BundleReader.Open(run);
+        var reader = Bundler.Inspection.BundleReader.Open(run);
         var payload = Path.Combine(_fx.Root, "m1.tar.gz");
         using (var source = reader.OpenPayload())
         using (var target = File.Create(payload))
@@ -143,7 +143,7 @@ public sealed class PackageStepTests : IDisposable
     public async Task GivenTheGeneratedHeader_ThenShellcheckAndBashNAreClean()
     {
         await _fx.BuildAsync();
-        var reader = Inspection.BundleReader.Open(Path.Combine(_fx.Out(), "m1.run"));
+        var reader = Bundler.Inspection.BundleReader.Open(Path.Combine(_fx.Out(), "m1.run"));
         var header = Path.Combine(_fx.Root, "header.sh");
         File.WriteAllBytes(header, reader.HeaderBytes);
 
