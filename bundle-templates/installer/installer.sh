@@ -399,7 +399,7 @@ kb_http_200() {
 
 kb_tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Health checks use only what the bundle ships (kubectl, etcdctl, ctr) or bash itself, never curl or openssl.
+# Health checks use only what the bundle ships (kubectl, etcdctl, ctr) or bash itself: minimal hosts lack HTTP and TLS clients.
 kb_health_once() {
   local unit=$1 bin=/opt/k8s/bin pki=/etc/kubernetes/pki
   if [ -n "${KBUNDLE_HEALTH_CMD:-}" ]; then "$KBUNDLE_HEALTH_CMD" "$unit"; return; fi
