@@ -22,13 +22,13 @@ public sealed class BundleFixture : IDisposable
 {
     public const long Epoch = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-    public BundleFixture()
+    public BundleFixture(string? root = null)
     {
-        Root = Directory.CreateTempSubdirectory("kbundle-pkg-").FullName;
+        Root = root ?? Directory.CreateTempSubdirectory("kbundle-pkg-").FullName;
         BinDir = Path.Combine(Root, "upstream");
         Directory.CreateDirectory(BinDir);
         foreach (var (name, source) in Binaries)
-            File.Copy(source, Path.Combine(BinDir, name));
+            File.Copy(source, Path.Combine(BinDir, name), overwrite: true);
         var data = Path.Combine(AppContext.BaseDirectory, "TestData", "Packaging");
         var pins = PinCatalog.FromFile(Path.Combine(data, "pins.yaml"));
         SitePath = Path.Combine(data, "site.yaml");
