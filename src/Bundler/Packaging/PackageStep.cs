@@ -13,8 +13,8 @@ using Bundler.Render;
 
 namespace Bundler.Packaging;
 
-/// <summary>What package hands to sign: the files it wrote, by name in the artifacts folder.</summary>
-public sealed record PackageResult(IReadOnlyList<string> RunFiles, string ManifestFile);
+/// <summary>What package hands to sign: every file it wrote (name in the artifacts folder) and its sha256, hashed as written.</summary>
+public sealed record PackageResult(IReadOnlyDictionary<string, string> Sha256ByFile);
 
 // Reads: rendered trees, fetched binaries, pki certificates, state/<site>/source-date-epoch.
 // Writes: cache/packaging/*.gz (one gzip member per shared binary), artifacts/<site>/<node>.run, manifest.json.
@@ -62,56 +62,81 @@ public sealed class PackageStep : IStep
         }
 
         var endMember = PayloadWriter.EndMember();
-        var records = new List<NodeRecord>();
-        var runFiles = new List<string>();
-        foreach (var tree in render.Nodes)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var node = site.Node(tree.Node);
-            var fileRecords = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Describe(f, members)).ToList();
-            var certificates = pki.CertificatesFor(node).OrderBy(c => c.Path, StringComparer.Ordinal)
-                .Select(c => new CertificateRecord(c.Path, c.Subject, c.Issuer, c.Sans, c.NotBefore, c.NotAfter, c.KeyAlgorithm, c.SerialNumber)).ToList();
-            var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
-            var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
-            var record = new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
-                fileRecords, certificates, tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(),
-                tree.Units);
-
-            var configMember = ConfigMember(tree, fileRecords, record, mtime);
-            var parts = new List<Func<Stream>> { () => new MemoryStream(configMember, writable: false) };
-            parts.AddRange(tree.Files.Where(f => f.SourceFile is not null).OrderBy(f => f.Path, StringComparer.Ordinal)
-                .Select(f => members[(f.Path, f.Mode, Path.GetFullPath(f.SourceFile!))].Path)
-                .Select(path => (Func<Stream>)(() => File.OpenRead(path))));
-            parts.Add(() => new MemoryStream(endMember, writable: false));
-
-            var (payloadSize, payloadSha) = Measure(parts);
-            var header = BundleHeader.Render(template, Metadata(site, node, tree, epoch), payloadSize, payloadSha);
-            var runPath = Path.Combine(context.OutDir, BundleLayout.RunFile(node.Name));
-            await AtomicFile.WriteAsync(runPath, async (stream, ct) =>
+        var prefixes = new System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(IncrementalHash Hash, long Size)>>(StringComparer.Ordinal);
+        var nodes = new (NodeRecord Record, string RunSha)[render.Nodes.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, render.Nodes.Count),
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (index, ct) =>
             {
-                await stream.WriteAsync(header, ct).ConfigureAwait(false);
-                foreach (var part in parts)
+                var tree = render.Nodes[index];
+                var node = site.Node(tree.Node);
+                var fileRecords = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Describe(f, members)).ToList();
+                var certificates = pki.CertificatesFor(node).OrderBy(c => c.Path, StringComparer.Ordinal)
+                    .Select(c => new CertificateRecord(c.Path, c.Subject, c.Issuer, c.Sans, c.NotBefore, c.NotAfter, c.KeyAlgorithm, c.SerialNumber)).ToList();
+                var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
+                var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+                var record = new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
+                    fileRecords, certificates, tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(),
+                    tree.Units);
+
+                // Payload order: the shared binary members (path order), the node's own member, the end member. Nodes with the
+                // same binaries share the hash of that prefix, so no node re-reads the big members just to hash them.
+                var shared = tree.Files.Where(f => f.SourceFile is not null).OrderBy(f => f.Path, StringComparer.Ordinal)
+                    .Select(f => members[(f.Path, f.Mode, Path.GetFullPath(f.SourceFile!))]).ToList();
+                var configMember = ConfigMember(tree, fileRecords, record, mtime);
+                var prefixKey = string.Join('\n', shared.Select(m => m.Key));
+                var payloadKey = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes($"kbundle-payload-v1\n{prefixKey}\n{PayloadWriter.Sha256Hex(configMember)}\n"));
+                var (payloadSize, payloadSha) = cache.Payload(payloadKey, () =>
                 {
-                    await using var source = part();
-                    await source.CopyToAsync(stream, ct).ConfigureAwait(false);
+                    var prefix = prefixes.GetOrAdd(prefixKey, _ => new Lazy<(IncrementalHash, long)>(() => HashFiles(shared.Select(m => m.Path)))).Value;
+                    using var hash = prefix.Hash.Clone();
+                    hash.AppendData(configMember);
+                    hash.AppendData(endMember);
+                    return (prefix.Size + configMember.Length + endMember.Length, Convert.ToHexStringLower(hash.GetCurrentHash()));
+                });
+
+                var header = BundleHeader.Render(template, Metadata(site, node, tree, epoch), payloadSize, payloadSha);
+                var runPath = Path.Combine(context.OutDir, BundleLayout.RunFile(node.Name));
+                var runSha = cache.UnchangedRun(runPath, header, header.Length + payloadSize);
+                if (runSha is null)
+                {
+                    using var runHash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    await AtomicFile.WriteAsync(runPath, async (stream, token) =>
+                    {
+                        var hashing = new HashingWriter(stream, runHash);
+                        await hashing.WriteAsync(header, token).ConfigureAwait(false);
+                        foreach (var member in shared)
+                        {
+                            await using var source = File.OpenRead(member.Path);
+                            await source.CopyToAsync(hashing, 1 << 20, token).ConfigureAwait(false);
+                        }
+                        await hashing.WriteAsync(configMember, token).ConfigureAwait(false);
+                        await hashing.WriteAsync(endMember, token).ConfigureAwait(false);
+                    }, NodeFile.Executable, ct).ConfigureAwait(false);
+                    runSha = Convert.ToHexStringLower(runHash.GetCurrentHash());
+                    cache.RecordRun(runPath, header, runSha);
                 }
-            }, NodeFile.Executable, cancellationToken).ConfigureAwait(false);
-            var runSha = PayloadWriter.Sha256Hex(runPath);
-            var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
-            records.Add(record with
-            {
-                Bundle = new BundleRecord(BundleLayout.RunFile(node.Name), header.Length + payloadSize, runSha, headerSha, payloadSize, payloadSha),
-            });
-            runFiles.Add(BundleLayout.RunFile(node.Name));
-            context.Reporter.Info($"{BundleLayout.RunFile(node.Name)}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
-        }
+                var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
+                nodes[index] = (record with
+                {
+                    Bundle = new BundleRecord(BundleLayout.RunFile(node.Name), header.Length + payloadSize, runSha, headerSha, payloadSize, payloadSha),
+                }, runSha);
+                context.Reporter.Info($"{BundleLayout.RunFile(node.Name)}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
+            }).ConfigureAwait(false);
+        foreach (var prefix in prefixes.Values.Where(p => p.IsValueCreated))
+            prefix.Value.Hash.Dispose();
+        var records = nodes.Select(n => n.Record).ToList();
+        var runFiles = records.Select(r => r.Bundle!.File).ToList();
 
         var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
             epoch, artifacts, nginx is null ? null : new NginxEntry(nginx.Provenance.Version, nginx.Provenance.SourceSha256,
                 nginx.Provenance.ConfigureArguments, nginx.Provenance.Compiler, nginx.Provenance.BinarySha256), records);
-        AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.ManifestFile), manifest.ToBytes(), NodeFile.Public);
+        var manifestBytes = manifest.ToBytes();
+        AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(context.OutDir, runFiles);
-        context.Set(new PackageResult(runFiles, BundleLayout.ManifestFile));
+        var hashes = nodes.ToDictionary(n => n.Record.Bundle!.File, n => n.RunSha, StringComparer.Ordinal);
+        hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
+        context.Set(new PackageResult(hashes));
     }
 
     /// <summary>SOURCE_DATE_EPOCH if set, else a value made once and kept in state, so rebuilds reuse it.</summary>
@@ -203,14 +228,14 @@ public sealed class PackageStep : IStep
         return dirs;
     }
 
-    private static (long Size, string Sha256) Measure(IEnumerable<Func<Stream>> parts)
+    private static (IncrementalHash Hash, long Size) HashFiles(IEnumerable<string> files)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = new byte[1 << 20];
         long size = 0;
-        foreach (var part in parts)
+        foreach (var file in files)
         {
-            using var stream = part();
+            using var stream = File.OpenRead(file);
             int read;
             while ((read = stream.Read(buffer)) > 0)
             {
@@ -218,7 +243,7 @@ public sealed class PackageStep : IStep
                 size += read;
             }
         }
-        return (size, Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return (hash, size);
     }
 
     private static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, NodeTree tree, long epoch)
@@ -249,12 +274,42 @@ public sealed class PackageStep : IStep
     }
 }
 
-/// <summary>A binary's gzip member on disk, and the binary's own size and hash (for the manifest).</summary>
-public sealed record SharedMember(string Path, long ContentSize, string ContentSha256);
+/// <summary>A binary's gzip member on disk (named by its cache key), and the binary's own size and hash (for the manifest).</summary>
+public sealed record SharedMember(string Key, string Path, long ContentSize, string ContentSha256);
 
+/// <summary>Passes writes through and hashes them, so a .run is hashed while it is written, not read back.</summary>
+internal sealed class HashingWriter(Stream inner, IncrementalHash hash) : Stream
+{
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() => inner.Flush();
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        hash.AppendData(buffer, offset, count);
+        inner.Write(buffer, offset, count);
+    }
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        hash.AppendData(buffer.Span);
+        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+}
 /// <summary>
-/// cache/packaging/&lt;key&gt;.gz: one gzip member per (node path, mode, mtime, content hash). A warm rebuild
-/// hashes each binary and reuses its member instead of compressing again.
+/// cache/packaging/: &lt;key&gt;.gz, one gzip member per (node path, mode, mtime, content hash); hashes/, a binary's
+/// sha256 by (path, size, mtime) so a warm rebuild does not re-read unchanged binaries; payloads/, a payload's size
+/// and sha256 by the keys of its parts; runs/, what each .run was when written (size, mtime, sha256), so an
+/// unchanged .run is neither rewritten nor re-read. A lost or stale record only costs time: keys name content.
 /// </summary>
 internal sealed class MemberCache(string directory)
 {
@@ -264,16 +319,27 @@ internal sealed class MemberCache(string directory)
     public int Reused => _reused;
     public int Compressed => _compressed;
 
+    private string Record(string kind, string key) => System.IO.Path.Combine(directory, kind, key);
+
+    private static string? ReadRecord(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
+
     public SharedMember Get(string nodePath, UnixFileMode mode, string source, DateTimeOffset mtime)
     {
-        var size = new FileInfo(source).Length;
-        var sha = PayloadWriter.Sha256Hex(source);
+        var info = new FileInfo(source);
+        var size = info.Length;
+        var statKey = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes($"{source}\n{size}\n{info.LastWriteTimeUtc.Ticks}\n"));
+        var sha = ReadRecord(Record("hashes", statKey))?.Trim();
+        if (sha is not { Length: 64 })
+        {
+            sha = PayloadWriter.Sha256Hex(source);
+            AtomicFile.WriteAllText(Record("hashes", statKey), sha + "\n");
+        }
         var key = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes($"kbundle-member-v1\n{nodePath}\n{BundleLayout.Octal(mode)}\n{mtime.ToUnixTimeSeconds()}\n{sha}\n"));
         var path = System.IO.Path.Combine(directory, key + ".gz");
         if (File.Exists(path))
         {
             Interlocked.Increment(ref _reused);
-            return new SharedMember(path, size, sha);
+            return new SharedMember(key, path, size, sha);
         }
         AtomicFile.Write(path, stream => PayloadWriter.WriteMember(stream, [new PayloadEntry(BundleLayout.EntryName(nodePath), mode, SourceFile: source)], mtime));
         // The source could have changed while we read it; the member must hold the bytes the key names.
@@ -283,6 +349,41 @@ internal sealed class MemberCache(string directory)
             throw new IntegrityException($"{source} changed while it was being packaged");
         }
         Interlocked.Increment(ref _compressed);
-        return new SharedMember(path, size, sha);
+        return new SharedMember(key, path, size, sha);
+    }
+
+    public (long Size, string Sha256) Payload(string key, Func<(long Size, string Sha256)> compute)
+    {
+        var record = ReadRecord(Record("payloads", key))?.Split(' ', StringSplitOptions.TrimEntries);
+        if (record is [var sizeText, { Length: 64 } sha] && long.TryParse(sizeText, System.Globalization.CultureInfo.InvariantCulture, out var size))
+            return (size, sha);
+        var computed = compute();
+        AtomicFile.WriteAllText(Record("payloads", key), FormattableString.Invariant($"{computed.Size} {computed.Sha256}\n"));
+        return computed;
+    }
+
+    /// <summary>The sha256 of <paramref name="runPath"/> if it is the file we wrote for this header, untouched since; else null.</summary>
+    public string? UnchangedRun(string runPath, byte[] header, long size)
+    {
+        var file = new FileInfo(runPath);
+        if (!file.Exists || file.Length != size)
+            return null;
+        var record = ReadRecord(Record("runs", PayloadWriter.Sha256Hex(header)))?.Split(' ', StringSplitOptions.TrimEntries);
+        if (record is not [var recordedPath, var sizeText, var ticks, { Length: 64 } sha]
+            || recordedPath != Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))
+            || sizeText != size.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            || ticks != file.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            return null;
+        var start = new byte[header.Length];
+        using (var stream = file.OpenRead())
+            stream.ReadExactly(start);
+        return start.AsSpan().SequenceEqual(header) ? sha : null;
+    }
+
+    public void RecordRun(string runPath, byte[] header, string sha)
+    {
+        var file = new FileInfo(runPath);
+        AtomicFile.WriteAllText(Record("runs", PayloadWriter.Sha256Hex(header)),
+            FormattableString.Invariant($"{Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))} {file.Length} {file.LastWriteTimeUtc.Ticks} {sha}\n"));
     }
 }

@@ -24,8 +24,9 @@ public sealed class SignStep : IStep
         if (key.KeySize != 256)
             throw new IntegrityException($"the signing key in {context.StateDir} is ECDSA-{key.KeySize}; bundles are signed with ECDSA P-256");
 
-        var names = package.RunFiles.Append(package.ManifestFile).Order(StringComparer.Ordinal).ToList();
-        var sums = Sha256Sums.Render(context.OutDir, names);
+        // The hashes package computed while writing: 50 bundles are not read back just to be hashed.
+        var sums = Sha256Sums.Render(package.Sha256ByFile);
+        var names = package.Sha256ByFile.Keys.ToList();
         var signature = ReusedSignature(context.OutDir, sums, key) ?? Sign(sums, key);
 
         // Order matters for a killed build: the signature and key first, SHA256SUMS (what makes a folder look done) last.
@@ -62,11 +63,12 @@ public sealed class SignStep : IStep
 /// <summary>SHA256SUMS in coreutils format: "&lt;hex&gt;  &lt;name&gt;\n", sorted by name.</summary>
 public static class Sha256Sums
 {
-    public static byte[] Render(string directory, IEnumerable<string> names)
+    public static byte[] Render(IReadOnlyDictionary<string, string> sha256ByName)
     {
+        ArgumentNullException.ThrowIfNull(sha256ByName);
         var text = new StringBuilder();
-        foreach (var name in names.Order(StringComparer.Ordinal))
-            text.Append(PayloadWriter.Sha256Hex(Path.Combine(directory, name))).Append("  ").Append(name).Append('\n');
+        foreach (var name in sha256ByName.Keys.Order(StringComparer.Ordinal))
+            text.Append(sha256ByName[name]).Append("  ").Append(name).Append('\n');
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
