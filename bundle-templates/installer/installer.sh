@@ -303,6 +303,7 @@ kb_dry_run() {
 
 # ---------------------------------------------------------------- install
 KB_CREATED=()
+KB_NEW_DIRS=()
 KB_STARTED=()
 KB_BACKUP_DIR=""
 
@@ -320,6 +321,8 @@ kb_rollback() {
       cp -p -- "$KB_BACKUP_DIR$path" "$KB_ROOT$path.kbundle-new" && mv -f -- "$KB_ROOT$path.kbundle-new" "$KB_ROOT$path"
     done
   fi
+  # Folders this run created, deepest first, if nothing else is in them.
+  while IFS= read -r path; do [ -n "$path" ] && rmdir -- "$KB_ROOT$path" 2>/dev/null; done < <(printf '%s\n' "${KB_NEW_DIRS[@]}" | sort -r)
   [ ${#KB_STARTED[@]} -gt 0 ] && kb_systemctl daemon-reload
   return 0
 }

@@ -343,7 +343,8 @@ internal sealed class MemberCache(string directory)
         }
         AtomicFile.Write(path, stream => PayloadWriter.WriteMember(stream, [new PayloadEntry(BundleLayout.EntryName(nodePath), mode, SourceFile: source)], mtime));
         // The source could have changed while we read it; the member must hold the bytes the key names.
-        if (PayloadWriter.Sha256Hex(source) != sha)
+        var after = new FileInfo(source);
+        if (after.Length != size || after.LastWriteTimeUtc != info.LastWriteTimeUtc)
         {
             File.Delete(path);
             throw new IntegrityException($"{source} changed while it was being packaged");

@@ -17,11 +17,14 @@ public sealed record PayloadEntry(string Name, UnixFileMode Mode, byte[]? Conten
 /// </summary>
 public static class PayloadWriter
 {
+    /// <summary>zlib level 6 (gzip's and pigz's default), fixed: part of what makes rebuilds byte-identical.</summary>
+    public const int Level = 6;
+
     public static void WriteMember(Stream destination, IEnumerable<PayloadEntry> entries, DateTimeOffset mtime)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(entries);
-        using var gzip = new GZipStream(destination, CompressionLevel.Optimal, leaveOpen: true);
+        using var gzip = new GZipStream(destination, new ZLibCompressionOptions { CompressionLevel = Level }, leaveOpen: true);
         var gate = new GateStream(gzip);
         using (var tar = new TarWriter(gate, TarEntryFormat.Ustar, leaveOpen: true))
         {
