@@ -180,11 +180,11 @@ public sealed class PackageStep : IStep
 
     private static FileRecord Describe(NodeFile file, IReadOnlyDictionary<(string, UnixFileMode, string), SharedMember> members)
     {
+        if (file.Content is null == (file.SourceFile is null))
+            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content or a source file");
         var (size, sha) = file.Content is { } content
             ? (content.LongLength, PayloadWriter.Sha256Hex(content))
             : (members[(file.Path, file.Mode, Path.GetFullPath(file.SourceFile!))].ContentSize, members[(file.Path, file.Mode, Path.GetFullPath(file.SourceFile!))].ContentSha256);
-        if (file.Content is null && file.SourceFile is null)
-            throw new InvalidOperationException($"{file.Path}: a node file needs content or a source file");
         return new FileRecord(file.Path, BundleLayout.Octal(file.Mode), "root:root", size, sha, file.Kind.ToString().ToLowerInvariant(), file.Component);
     }
 

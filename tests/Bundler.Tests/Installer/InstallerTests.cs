@@ -161,6 +161,43 @@ public sealed partial class InstallerTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenNoTmpdir_WhenRun_ThenItStagesBesideItselfAndCleansUp()
+    {
+        await _fx.BuildAsync();
+        var beside = Path.Combine(_fx.Root, "usb");
+        Directory.CreateDirectory(beside);
+        File.Copy(Bundle(), Path.Combine(beside, "m1.run"));
+        _env.Remove("TMPDIR");
+
+        var (code, _, stderr) = BundleFixture.Run("env", ["-u", "TMPDIR", "bash", Path.Combine(beside, "m1.run"), "--root", _root, "--dry-run"]);
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(["m1.run"], Directory.EnumerateFileSystemEntries(beside).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task GivenAWorkerHostWithoutConntrackOrSocat_WhenPreflighted_ThenTheMissingCommandsAreNamedWithPackages()
+    {
+        await _fx.BuildAsync();
+        // A PATH with only what the installer itself needs: coreutils, tar, gzip.
+        var bin = Path.Combine(_fx.Root, "minimal-bin");
+        Directory.CreateDirectory(bin);
+        foreach (var tool in new[] { "bash", "tail", "head", "sha256sum", "stat", "readlink", "dirname", "mktemp", "rm", "tar", "gzip", "cat", "id", "uname", "date", "df", "tr", "cut", "mkdir", "sort" })
+        {
+            var found = new[] { "/usr/bin/", "/bin/" }.Select(d => d + tool).First(File.Exists);
+            File.CreateSymbolicLink(Path.Combine(bin, tool), found);
+        }
+        var proc = Path.Combine(_fx.Root, "proc");
+        Directory.CreateDirectory(proc);
+
+        var (code, _, stderr) = BundleFixture.Run(Path.Combine(bin, "bash"), [Bundle("w1"), "--dry-run", "--skip-preflight", "root,arch,systemd,cgroup2,node-ip,swap,modules,ports,disk,clock,other-site"],
+            new Dictionary<string, string> { ["PATH"] = bin, ["TMPDIR"] = _fx.Root, ["KBUNDLE_PROC_ROOT"] = proc });
+
+        Assert.Equal(3, code);
+        Assert.Contains("host-commands: missing commands kubelet/kube-proxy need: conntrack (package conntrack (RHEL: conntrack-tools)) socat (package socat) mount (package mount (util-linux)) iptables (package iptables)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GivenARootOfAnotherSite_WhenInstalled_ThenItRefusesWithExit3()
     {
         await _fx.BuildAsync();

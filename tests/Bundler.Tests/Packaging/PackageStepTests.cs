@@ -56,6 +56,33 @@ public sealed class PackageStepTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenAWarmRebuildWithNothingChanged_ThenNoBundleIsRewritten()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+        var written = File.GetLastWriteTimeUtc(run);
+
+        await _fx.BuildAsync();
+
+        Assert.Equal(written, File.GetLastWriteTimeUtc(run));
+    }
+
+    [Fact]
+    public async Task GivenABundleChangedInPlace_WhenRebuilt_ThenItIsRewrittenNotTrusted()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+        var bytes = File.ReadAllBytes(run);
+        bytes[^100] ^= 1;
+        File.WriteAllBytes(run, bytes);
+
+        await _fx.BuildAsync();
+
+        Assert.Empty(Bundler.Inspection.BundleReader.Open(run).Problems());
+        Assert.All(Bundler.Inspection.Verifier.Verify(_fx.Out()), c => Assert.True(c.Ok, c.Subject + ": " + c.Detail));
+    }
+
+    [Fact]
     public async Task GivenAPayload_WhenGnuTarListsIt_ThenEntriesAreRootOwnedWithFixedMtimeAndExplicitModes()
     {
         await _fx.BuildAsync();
