@@ -135,6 +135,21 @@ public sealed partial class InstallerTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenAnInstalledRootWithData_WhenUninstalledWithoutPurge_ThenTheDataStays()
+    {
+        await _fx.BuildAsync();
+        Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
+        File.WriteAllText(_root + "/var/lib/etcd/member.db", "cluster data");
+
+        var (code, _, stderr) = Run(Bundle(), "--root", _root, "--uninstall");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal("cluster data", File.ReadAllText(_root + "/var/lib/etcd/member.db"));
+        Assert.False(File.Exists(_root + "/opt/k8s/bin/etcd"));
+        Assert.False(File.Exists(_root + "/var/lib/kbundle/journal"));
+    }
+
+    [Fact]
     public async Task GivenABundle_ThenInfoListExtractAndCheckBehaveAsSpec()
     {
         await _fx.BuildAsync();

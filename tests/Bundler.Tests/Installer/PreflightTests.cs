@@ -80,10 +80,15 @@ public sealed class PreflightTests : IDisposable
         await _fx.BuildAsync();
         HealthyHost();
 
+        Write("proc/sys/net/ipv4/ip_forward", "1\n");
+        Write("proc/sys/net/bridge/bridge-nf-call-iptables", "0\n");
+
         var (code, stdout, stderr) = DryRun(new() { ["KBUNDLE_FAKE_UID"] = "0" }, "--skip-preflight", "other-site,disk");
 
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains("dry run: ", stdout, StringComparison.Ordinal);
+        Assert.Contains("sysctl net.bridge.bridge-nf-call-iptables: 0 -> 1", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("sysctl net.ipv4.ip_forward", stdout, StringComparison.Ordinal);
     }
 
     [Theory]
