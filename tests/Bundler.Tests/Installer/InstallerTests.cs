@@ -256,6 +256,34 @@ public sealed partial class InstallerTests : IDisposable
         Assert.Contains("\"check\":\"health:kubelet\",\"result\":\"fail\"", File.ReadAllText(_root + "/var/lib/kbundle/checks.jsonl"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GivenRunningUnits_WhenANewerBundleChangesOnlyKubelet_ThenOnlyKubeletIsRestartedAndAReRunRestartsNothing()
+    {
+        await _fx.BuildAsync();
+        var systemctl = Path.Combine(_fx.Root, "systemctl");
+        var calls = Path.Combine(_fx.Root, "systemctl.log");
+        // Every unit reports active, as on a running node.
+        File.WriteAllText(systemctl, $"#!/bin/bash\necho \"$*\" >> {calls}\nexit 0\n");
+        File.SetUnixFileMode(systemctl, (UnixFileMode)0b111_101_101);
+        _env["KBUNDLE_SYSTEMCTL"] = systemctl;
+        _env["KBUNDLE_HEALTH_CMD"] = "/bin/true";
+        Assert.Equal(0, Run(Bundle("w1"), "--root", _root).Code);
+        File.Copy("/usr/bin/du", Path.Combine(_fx.BinDir, "kubelet"), overwrite: true);
+        await _fx.BuildAsync(_fx.Out("v2"));
+        File.Delete(calls);
+
+        var upgrade = Run(Bundle("w1", "v2"), "--root", _root);
+        var upgradeCalls = File.ReadAllLines(calls);
+        File.Delete(calls);
+        var again = Run(Bundle("w1", "v2"), "--root", _root);
+
+        Assert.True(upgrade.Code == 0, upgrade.Out + upgrade.Err);
+        Assert.Equal(["restart kubelet"], upgradeCalls.Where(c => c.StartsWith("restart", StringComparison.Ordinal)));
+        Assert.True(again.Code == 0, again.Err);
+        Assert.DoesNotContain(File.ReadAllLines(calls), c => c.StartsWith("restart", StringComparison.Ordinal));
+        Assert.Contains("done: 0 changes", again.Out, StringComparison.Ordinal);
+    }
+
     /// <summary>Every file under the root with its mode and hash, except the logs (they record the failed run).</summary>
     private SortedDictionary<string, string> Snapshot() => new(
         Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories)
