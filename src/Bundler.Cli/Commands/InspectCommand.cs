@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Bundler.Inspection;
+using Bundler.Packaging;
 
 namespace Bundler.Cli;
 
@@ -13,9 +17,56 @@ public static class InspectCommand
     public static Command Create(CliOutput output)
     {
         var command = new Command("inspect", "Show what a bundle carries: components, files, certificates, keys, units") { TargetArgument, JsonOption };
-        command.SetAction(parse => NotYet.Report("inspect", output));
+        command.SetAction(parse => Run(Bind(parse), output));
         return command;
     }
 
     public static Options Bind(ParseResult parse) => new(parse.GetValue(TargetArgument)!, parse.GetValue(JsonOption));
+
+    public static int Run(Options options, CliOutput output)
+    {
+        var views = BundleDiff.Load(options.Target);
+        if (options.Json)
+        {
+            output.Out.WriteLine(JsonSerializer.Serialize(views.Select(v => new
+            {
+                file = Path.GetFileName(v.File),
+                site = v.Site,
+                node = v.Node,
+                ip = v.Header.GetValueOrDefault("KB_IP"),
+                roles = v.Header.GetValueOrDefault("KB_ROLES"),
+                arch = v.Header.GetValueOrDefault("KB_ARCH"),
+                kubernetes = v.Header.GetValueOrDefault("KB_KUBERNETES"),
+                toolVersion = v.Header.GetValueOrDefault("KB_TOOL_VERSION"),
+                payloadSha256 = v.Header.GetValueOrDefault("KB_PAYLOAD_SHA256"),
+                components = v.Record?.Components ?? [],
+                files = v.Files.Select(f => new { path = f.Path, mode = f.Mode, size = f.Size, sha256 = f.Sha256 }),
+                certificates = v.Certificates,
+                privateKeys = v.Record?.PrivateKeys ?? [],
+                units = v.Header.GetValueOrDefault("KB_UNITS", "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+            }), BundleManifest.Json));
+            return ExitCodes.Success;
+        }
+        foreach (var v in views)
+        {
+            var o = output.Out;
+            o.WriteLine($"{Path.GetFileName(v.File)}: site {v.Site}, node {v.Node} ({v.Header.GetValueOrDefault("KB_IP")}), roles {v.Header.GetValueOrDefault("KB_ROLES")}, " +
+                        $"{v.Header.GetValueOrDefault("KB_ARCH")}, Kubernetes {v.Header.GetValueOrDefault("KB_KUBERNETES")}, kbundle {v.Header.GetValueOrDefault("KB_TOOL_VERSION")}");
+            o.WriteLine($"  payload sha256 {v.Header.GetValueOrDefault("KB_PAYLOAD_SHA256")}");
+            o.WriteLine("  components:");
+            foreach (var c in v.Record?.Components ?? [])
+                o.WriteLine($"    {c.Name} {c.Version} {c.Arch} {c.Algorithm}:{c.Checksum} {c.Url}");
+            o.WriteLine($"  files ({v.Files.Count}):");
+            foreach (var f in v.Files)
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {f.Mode} {f.Size,10} {f.Sha256} {f.Path}"));
+            o.WriteLine($"  certificates ({v.Certificates.Count}):");
+            foreach (var c in v.Certificates)
+                o.WriteLine($"    {c.Path}: subject {c.Subject}; issuer {c.Issuer}; SANs {string.Join(",", c.Sans)}; " +
+                            $"expires {c.NotAfter.UtcDateTime:yyyy-MM-dd}; {c.KeyAlgorithm}");
+            var keys = v.Files.Where(f => f.Path.EndsWith(".key", StringComparison.Ordinal)).Select(f => f.Path).ToList();
+            o.WriteLine($"  private keys ({keys.Count}): {string.Join(" ", keys)}");
+            o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault("KB_UNITS")}");
+        }
+        return ExitCodes.Success;
+    }
 }

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using System.Globalization;
+using Bundler.Configuration;
+using Bundler.Layout;
+using Bundler.Packaging;
+using Bundler.Pipeline;
+using Bundler.Pki;
+using Bundler.Render;
+using Bundler.Signing;
+using Bundler.Tests.Packaging;
+
+namespace Bundler.PackagerHost;
+
+/// <summary>
+/// Issue 8's benchmark: 1 vs N node bundles over a payload of real ELF files (every bundle holds all of it),
+/// against a floor measured in the same run: one `tar | pigz` of the payload plus N plain copies of its output.
+/// </summary>
+public static class PackagingBench
+{
+    public static async Task<int> RunAsync(string root, int nodes, long megabytes)
+    {
+        Directory.CreateDirectory(root);
+        var files = ElfFiles(megabytes * 1024 * 1024);
+        var total = files.Sum(f => new FileInfo(f).Length);
+        Console.WriteLine(FormattableString.Invariant($"payload: {files.Count} ELF files, {total / 1048576.0:F0} MiB; nodes: {nodes}; cores: {Environment.ProcessorCount}"));
+
+        var list = Path.Combine(root, "files.txt");
+        File.WriteAllLines(list, files);
+        var floorDir = Path.Combine(root, "floor");
+        Directory.CreateDirectory(floorDir);
+        var pigz = Time(() => Shell($"tar -cf - -T {list} 2>/dev/null | pigz > {floorDir}/payload.tgz"));
+        var copies = Time(() =>
+        {
+            for (var i = 0; i < nodes; i++)
+                File.Copy(Path.Combine(floorDir, "payload.tgz"), Path.Combine(floorDir, $"copy{i}.tgz"));
+        });
+        var floor = pigz + copies;
+        Console.WriteLine(FormattableString.Invariant($"floor: tar|pigz {pigz:F1} s + {nodes} copies {copies:F1} s = {floor:F1} s ({new FileInfo(Path.Combine(floorDir, "payload.tgz")).Length / 1048576.0:F0} MiB each)"));
+        Directory.Delete(floorDir, recursive: true);
+
+        var (one, _) = await Build(root, "one", files, 1, runs: 1);
+        var (cold, warm) = await Build(root, "cold", files, nodes, runs: 2);
+        Console.WriteLine(FormattableString.Invariant($"kbundle 1 node cold:  {one:F1} s"));
+        Console.WriteLine(FormattableString.Invariant($"kbundle {nodes} nodes cold: {cold:F1} s = {cold / floor:F2} x floor (goal <= 1.2)"));
+        Console.WriteLine(FormattableString.Invariant($"kbundle {nodes} nodes warm: {warm:F2} s = {100 * warm / cold:F1} % of cold (goal <= 5 %)"));
+        return 0;
+    }
+
+    /// <summary>Times the package and sign steps: the first run cold (empty cache and folder), the second warm (nothing changed).</summary>
+    private static async Task<(double First, double Second)> Build(string root, string name, IReadOnlyList<string> files, int nodes, int runs)
+    {
+        var yaml = "name: bench\nkubernetes: 1.36.0\nnodes:\n" + string.Concat(Enumerable.Range(0, nodes).Select(i =>
+            FormattableString.Invariant($"  - name: n{i:D3}\n    ip: 10.88.{1 + i / 200}.{10 + i % 200}\n    roles: [{(i == 0 ? "etcd, master, worker" : "worker")}]\n")));
+        var pins = PinCatalog.FromFile(Path.Combine(AppContext.BaseDirectory, "TestData", "Packaging", "pins.yaml"));
+        var site = SiteLoader.Parse(yaml, "bench.yaml", pins, new string('0', 64)).Site;
+        var pki = new TestPki(site);
+        var trees = site.Nodes.Select(n => new NodeTree(n.Name,
+            files.Select((f, i) => NodeFile.Binary(NodePaths.Bin(FormattableString.Invariant($"f{i:D4}-{Path.GetFileName(f)}")), f, "bench"))
+                .Concat(pki.PkiFilesFor(n)).ToList(), Components.UnitsFor(n.Roles))).ToList();
+        var options = new BuildOptions
+        {
+            SitePath = "bench.yaml", OutDir = Path.Combine(root, name, "artifacts"), CacheDir = Path.Combine(root, name, "cache"), StateDir = Path.Combine(root, name, "state"),
+        };
+        var times = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            var context = new BuildContext(site, "pins.yaml", options, new RecordingReporter());
+            context.Set(new RenderResult(trees));
+            context.Set<IPkiResult>(pki);
+            var clock = Stopwatch.StartNew();
+            await new PackageStep().RunAsync(context, CancellationToken.None);
+            await new SignStep().RunAsync(context, CancellationToken.None);
+            times.Add(clock.Elapsed.TotalSeconds);
+        }
+        return (times[0], times[^1]);
+    }
+
+    private static List<string> ElfFiles(long bytes)
+    {
+        var result = new List<string>();
+        // Hard links and copies would let tar store one file many times: one file per size keeps them out.
+        var sizes = new HashSet<long>();
+        long sum = 0;
+        foreach (var dir in new[] { "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/bin", "/usr/libexec", "/usr/lib" })
+        {
+            if (!Directory.Exists(dir))
+                continue;
+            foreach (var file in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }).Order(StringComparer.Ordinal))
+            {
+                if (sum >= bytes)
+                    return result;
+                var info = new FileInfo(file);
+                if (info.LinkTarget is not null || info.Length < 4096 || !sizes.Add(info.Length))
+                    continue;
+                var magic = new byte[4];
+                try
+                {
+                    using var s = info.OpenRead();
+                    if (s.Read(magic) != 4 || magic[0] != 0x7f || magic[1] != (byte)'E' || magic[2] != (byte)'L' || magic[3] != (byte)'F')
+                        continue;
+                }
+                catch (IOException) { continue; }
+                catch (UnauthorizedAccessException) { continue; }
+                result.Add(file);
+                sum += info.Length;
+            }
+        }
+        return result;
+    }
+
+    private static double Time(Action action)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static void Shell(string command)
+    {
+        using var p = Process.Start("bash", ["-c", command])!;
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{command}: exit {p.ExitCode}");
+    }
+}

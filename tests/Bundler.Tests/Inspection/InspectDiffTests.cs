@@ -1,0 +1,104 @@
+using System.Globalization;
+using System.Text.Json;
+using Bundler.Cli;
+using Bundler.Inspection;
+using Bundler.Layout;
+using Bundler.Tests.Packaging;
+using Xunit;
+
+namespace Bundler.Tests.Inspection;
+
+public sealed class InspectDiffTests : IDisposable
+{
+    private readonly BundleFixture _fx = new();
+
+    public InspectDiffTests() => Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
+
+    public void Dispose() => _fx.Dispose();
+
+    private static (int Code, string Out, string Err) Kbundle(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = global::Bundler.Cli.Cli.RunAsync(args, new CliOutput(stdout, stderr, interactive: false)).GetAwaiter().GetResult();
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task GivenARunFile_WhenInspectedAsJson_ThenItListsComponentsFilesCertificatesKeysAndUnits()
+    {
+        await _fx.BuildAsync();
+
+        var (code, stdout, stderr) = Kbundle("inspect", Path.Combine(_fx.Out(), "m1.run"), "--json");
+
+        Assert.True(code == 0, stderr);
+        var node = JsonDocument.Parse(stdout).RootElement[0];
+        Assert.Equal("lab", node.GetProperty("site").GetString());
+        Assert.Equal("m1", node.GetProperty("node").GetString());
+        Assert.Equal("etcd,master", node.GetProperty("roles").GetString());
+        Assert.Equal("kubernetes-server", node.GetProperty("components")[0].GetProperty("name").GetString());
+        Assert.Contains(node.GetProperty("files").EnumerateArray(), f => f.GetProperty("path").GetString() == "/etc/kubernetes/pki/apiserver.key" && f.GetProperty("mode").GetString() == "0600");
+        Assert.Contains(node.GetProperty("certificates").EnumerateArray(), c => c.GetProperty("path").GetString() == "/etc/kubernetes/admin.conf" && c.GetProperty("subject").GetString() == "CN=admin");
+        Assert.Contains(node.GetProperty("privateKeys").EnumerateArray(), k => k.GetString() == "/etc/kubernetes/pki/etcd/server.key");
+        Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], node.GetProperty("units").EnumerateArray().Select(u => u.GetString()));
+    }
+
+    [Fact]
+    public async Task GivenAnArtifactsFolder_WhenInspected_ThenEveryNodeIsShown()
+    {
+        await _fx.BuildAsync();
+
+        var (code, stdout, _) = Kbundle("inspect", _fx.Out());
+
+        Assert.Equal(0, code);
+        Assert.Contains("m1.run: site lab, node m1 (10.88.0.11), roles etcd,master", stdout, StringComparison.Ordinal);
+        Assert.Contains("w2.run: site lab, node w2", stdout, StringComparison.Ordinal);
+        Assert.Contains("units in start order: containerd kube-nginx kubelet kube-proxy", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenTwoBuildsFromTheSameState_WhenDiffed_ThenNothingIsReported()
+    {
+        await _fx.BuildAsync(_fx.Out("a"));
+        await _fx.BuildAsync(_fx.Out("b"));
+
+        var (code, stdout, _) = Kbundle("diff", _fx.Out("a"), _fx.Out("b"));
+
+        Assert.Equal(0, code);
+        Assert.Equal("no differences", stdout.Trim());
+    }
+
+    [Fact]
+    public async Task GivenANewerBuild_WhenDiffed_ThenBinariesConfigsAndCertificatesArePerNode()
+    {
+        await _fx.BuildAsync(_fx.Out("old"));
+        File.Copy("/usr/bin/du", Path.Combine(_fx.BinDir, "kubelet"), overwrite: true);
+        _fx.Pki.Reissue("kube-apiserver", ["kubernetes", "10.88.0.11", "127.0.0.1", "api.lab.example"], 730);
+        _fx.Tweak = (node, files) => files.Select(f => f.Path == NodePaths.Sysctl
+            ? NodeFile.Text(f.Path, "net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\nfs.inotify.max_user_watches = 524288\n", FileKind.Config)
+            : f);
+        await _fx.BuildAsync(_fx.Out("new"));
+
+        var (code, stdout, _) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.Equal(0, code);
+        Assert.Contains("== w1\n", stdout, StringComparison.Ordinal);
+        Assert.Contains("binary changed: /opt/k8s/bin/kubelet sha256 ", stdout, StringComparison.Ordinal);
+        Assert.Contains("--- a/etc/sysctl.d/99-kubernetes.conf\n+++ b/etc/sysctl.d/99-kubernetes.conf\n@@ -1,2 +1,3 @@\n net.ipv4.ip_forward = 1\n net.bridge.bridge-nf-call-iptables = 1\n+fs.inotify.max_user_watches = 524288", stdout, StringComparison.Ordinal);
+        Assert.Contains("certificate re-issued: /etc/kubernetes/pki/apiserver.crt CN=kube-apiserver serial ", stdout, StringComparison.Ordinal);
+        Assert.Contains("SANs added DNS:api.lab.example; expiry 2027-01-01T00:00:00Z -> 2028-01-01T00:00:00Z", stdout, StringComparison.Ordinal);
+        Assert.Contains("private key replaced: /etc/kubernetes/pki/apiserver.key", stdout, StringComparison.Ordinal);
+        var m1 = stdout[stdout.IndexOf("== m1", StringComparison.Ordinal)..stdout.IndexOf("== w1", StringComparison.Ordinal)];
+        Assert.DoesNotContain("kubelet", m1, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a\nb\nc\n", "a\nB\nc\n", "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")]
+    [InlineData("", "x\n", "@@ -0,0 +1,1 @@\n+x\n")]
+    [InlineData("same\n", "same\n", "")]
+    public void GivenTwoTexts_ThenTheUnifiedDiffMatchesDiffU(string before, string after, string hunks)
+    {
+        var diff = UnifiedDiff.Render(before, after, "a", "b");
+        Assert.Equal(hunks.Length == 0 ? "" : "--- a\n+++ b\n" + hunks, diff);
+    }
+}

@@ -1,0 +1,207 @@
+using Xunit;
+using Bundler.Pipeline;
+using System.Text;
+using Bundler.Layout;
+using Bundler.Packaging;
+
+namespace Bundler.Tests.Packaging;
+
+public sealed class PackageStepTests : IDisposable
+{
+    private readonly BundleFixture _fx = new();
+    private readonly Dictionary<string, string> _env = new() { ["SOURCE_DATE_EPOCH"] = "" };
+
+    public PackageStepTests() => Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public void Dispose() => _fx.Dispose();
+
+    [Fact]
+    public async Task GivenABuild_WhenAuditorsUseStockTools_ThenSha256sumAndOpensslAcceptIt()
+    {
+        await _fx.BuildAsync();
+        var dir = _fx.Out();
+
+        var sums = BundleFixture.Run("sha256sum", ["-c", "SHA256SUMS"], workDir: dir);
+        var sig = BundleFixture.Run("openssl", ["dgst", "-sha256", "-verify", "signing.pub", "-signature", "SHA256SUMS.sig", "SHA256SUMS"], workDir: dir);
+
+        Assert.True(sums.Code == 0, sums.Out + sums.Err);
+        Assert.Contains("m1.run: OK", sums.Out, StringComparison.Ordinal);
+        Assert.Contains("manifest.json: OK", sums.Out, StringComparison.Ordinal);
+        Assert.True(sig.Code == 0, sig.Out + sig.Err);
+        Assert.Contains("Verified OK", sig.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenTheSameStateTwice_WhenBuilt_ThenEveryOutputIsByteIdentical()
+    {
+        await _fx.BuildAsync(_fx.Out("a"));
+        await _fx.BuildAsync(_fx.Out("b"));
+
+        // ECDSA signatures are randomised: SHA256SUMS.sig may differ between folders; everything it signs may not.
+        foreach (var file in Directory.EnumerateFiles(_fx.Out("a")).Select(Path.GetFileName).Where(f => f != "SHA256SUMS.sig"))
+            Assert.True(File.ReadAllBytes(Path.Combine(_fx.Out("a"), file!)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(_fx.Out("b"), file!))), $"{file} differs");
+    }
+
+    [Fact]
+    public async Task GivenAnUnchangedRebuildInPlace_ThenTheSignatureIsKeptAndTheFolderIsUnchanged()
+    {
+        await _fx.BuildAsync();
+        var before = Directory.EnumerateFiles(_fx.Out()).ToDictionary(f => f, File.ReadAllBytes);
+
+        await _fx.BuildAsync();
+
+        Assert.Equal(before.Keys.Order(), Directory.EnumerateFiles(_fx.Out()).Order());
+        foreach (var (file, bytes) in before)
+            Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(file)), $"{file} changed");
+    }
+
+    [Fact]
+    public async Task GivenAWarmRebuildWithNothingChanged_ThenNoBundleIsRewritten()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+        var written = File.GetLastWriteTimeUtc(run);
+
+        await _fx.BuildAsync();
+
+        Assert.Equal(written, File.GetLastWriteTimeUtc(run));
+    }
+
+    [Fact]
+    public async Task GivenABundleChangedInPlace_WhenRebuilt_ThenItIsRewrittenNotTrusted()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+        var bytes = File.ReadAllBytes(run);
+        bytes[^100] ^= 1;
+        File.WriteAllBytes(run, bytes);
+
+        await _fx.BuildAsync();
+
+        Assert.Empty(Bundler.Inspection.BundleReader.Open(run).Problems());
+        Assert.All(Bundler.Inspection.Verifier.Verify(_fx.Out()), c => Assert.True(c.Ok, c.Subject + ": " + c.Detail));
+    }
+
+    [Fact]
+    public async Task GivenAPayload_WhenGnuTarListsIt_ThenEntriesAreRootOwnedWithFixedMtimeAndExplicitModes()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "m1.run");
+        var reader = Bundler.Inspection.BundleReader.Open(run);
+        var payload = Path.Combine(_fx.Root, "m1.tar.gz");
+        using (var source = reader.OpenPayload())
+        using (var target = File.Create(payload))
+            source.CopyTo(target);
+
+        // No --ignore-zeros: only the last gzip member carries the end-of-archive blocks.
+        var list = BundleFixture.Run("tar", ["--numeric-owner", "--full-time", "-tvzf", payload], new Dictionary<string, string> { ["TZ"] = "UTC" });
+
+        Assert.True(list.Code == 0, list.Err);
+        Assert.Empty(list.Err);
+        var lines = list.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(lines, l => Assert.Contains(" 0/0 ", l, StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.Contains("2026-01-01 00:00:00", l, StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("-rw------- ", StringComparison.Ordinal) && l.EndsWith(" etc/kubernetes/pki/apiserver.key", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("drwx------ ", StringComparison.Ordinal) && l.EndsWith(" etc/kubernetes/pki/", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("-rwxr-xr-x ", StringComparison.Ordinal) && l.EndsWith(" opt/k8s/bin/etcd", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("-rw-r--r-- ", StringComparison.Ordinal) && l.EndsWith(" etc/kubernetes/pki/ca.crt", StringComparison.Ordinal));
+        // The gzip header carries no timestamp (bytes 4-7 of every member are zero).
+        var bytes = File.ReadAllBytes(payload);
+        Assert.Equal(new byte[] { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0 }, bytes[..8]);
+    }
+
+    [Fact]
+    public async Task GivenTwoWorkers_WhenPackaged_ThenTheSharedBinariesAreCompressedOnceAndReusedWarm()
+    {
+        var first = await _fx.BuildAsync();
+        var members = Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging"), "*.gz").Count();
+        var second = await _fx.BuildAsync(_fx.Out("again"));
+
+        // 10 distinct binaries across three nodes (w1 and w2 share theirs): 10 members, not 3 + 7 + 7 ... per node.
+        Assert.Equal(10, members);
+        Assert.Contains(((RecordingReporter)first.Reporter).Lines, l => l.Contains("0 reused, 10 compressed", StringComparison.Ordinal));
+        Assert.Contains(((RecordingReporter)second.Reporter).Lines, l => l.Contains("10 reused, 0 compressed", StringComparison.Ordinal));
+        // Each worker's payload holds every byte of each shared member verbatim.
+        var kubelet = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging")).Single(f => Members(f).Contains("opt/k8s/bin/kubelet")));
+        foreach (var node in new[] { "w1", "w2" })
+            Assert.True(File.ReadAllBytes(Path.Combine(_fx.Out(), node + ".run")).AsSpan().IndexOf(kubelet) > 0);
+    }
+
+    private static string Members(string gz) => BundleFixture.Run("tar", ["-tzf", gz]).Out;
+
+    [Fact]
+    public async Task GivenAManifest_ThenItRecordsEveryFileCertificateKeyAndUnitPerNode()
+    {
+        await _fx.BuildAsync();
+        var manifest = BundleManifest.Parse(File.ReadAllBytes(Path.Combine(_fx.Out(), "manifest.json")), "manifest.json");
+
+        Assert.Equal("lab", manifest.Site.Name);
+        Assert.Equal(BundleFixture.Epoch, manifest.SourceDateEpoch);
+        Assert.Single(manifest.Artifacts);
+        var m1 = manifest.Nodes.Single(n => n.Name == "m1");
+        Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], m1.Units);
+        Assert.Contains(m1.Files, f => f.Path == "/etc/kubernetes/pki/apiserver.key" && f.Mode == "0600" && f.Owner == "root:root");
+        Assert.Contains(m1.Files, f => f.Path == "/opt/k8s/bin/etcd" && f.Mode == "0755" && f.Sha256 == PayloadWriter.Sha256Hex("/usr/bin/ls"));
+        Assert.Contains("/etc/kubernetes/pki/apiserver.key", m1.PrivateKeys);
+        Assert.Contains(m1.Certificates, c => c.Path == "/etc/kubernetes/pki/apiserver.crt" && c.Sans.Contains("IP:10.88.0.11"));
+        Assert.Equal(PayloadWriter.Sha256Hex(Path.Combine(_fx.Out(), "m1.run")), m1.Bundle!.Sha256);
+        var w1 = manifest.Nodes.Single(n => n.Name == "w1");
+        Assert.DoesNotContain(w1.Files, f => f.Path.Contains("apiserver", StringComparison.Ordinal) || f.Path.Contains("etcd", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void GivenNoSourceDateEpoch_ThenOneIsStoredInStateAndReused()
+    {
+        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", null);
+        try
+        {
+            var first = PackageStep.SourceDateEpoch(_fx.State);
+            var second = PackageStep.SourceDateEpoch(_fx.State);
+            Assert.Equal(first, second);
+            Assert.Equal(first.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(_fx.State, PackageStep.EpochFile)).Trim());
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Fact]
+    public async Task GivenTheGeneratedHeader_ThenShellcheckAndBashNAreClean()
+    {
+        await _fx.BuildAsync();
+        var reader = Bundler.Inspection.BundleReader.Open(Path.Combine(_fx.Out(), "m1.run"));
+        var header = Path.Combine(_fx.Root, "header.sh");
+        File.WriteAllBytes(header, reader.HeaderBytes);
+
+        var shellcheck = BundleFixture.Run("shellcheck", ["-s", "bash", header]);
+        var syntax = BundleFixture.Run("bash", ["-n", header]);
+
+        Assert.True(shellcheck.Code == 0, shellcheck.Out);
+        Assert.True(syntax.Code == 0, syntax.Err);
+    }
+
+    [Theory]
+    [InlineData("/opt/k8s/bin/kubelet", "kubelet")]
+    [InlineData("/etc/kubernetes/pki/apiserver.key", "kube-apiserver")]
+    [InlineData("/etc/kube-nginx/nginx.conf", "kube-nginx")]
+    [InlineData("/etc/systemd/system/etcd.service", "etcd")]
+    public void GivenAChangedFile_ThenOnlyItsUnitsRestart(string path, string unit)
+    {
+        var units = Components.UnitsFor(global::Bundler.Configuration.Roles.Etcd | global::Bundler.Configuration.Roles.Master | global::Bundler.Configuration.Roles.Worker);
+        Assert.Equal([unit], BundleLayout.UnitsAffectedBy(path, units));
+    }
+
+    [Fact]
+    public void GivenAKeyFolder_ThenItIs0700AndOtherFolders0755()
+    {
+        var dirs = PackageStep.Directories([
+            NodeFile.Text("/etc/kubernetes/pki/etcd/server.key", "k", FileKind.PrivateKey),
+            NodeFile.Text("/etc/kubernetes/admin.conf", "c", FileKind.Kubeconfig),
+        ]);
+        Assert.Equal(NodeFile.SecretDir, dirs["/etc/kubernetes/pki/etcd"]);
+        Assert.Equal(NodeFile.Executable, dirs["/etc/kubernetes"]);
+        Assert.Equal(NodeFile.Executable, dirs["/etc"]);
+        _ = Encoding.UTF8;
+    }
+}
