@@ -13,6 +13,7 @@ KB_ROOT=""
 KB_PROC="${KBUNDLE_PROC_ROOT:-}"
 KB_STATE_REL=/var/lib/kbundle
 KB_LOG_REL=/var/log/kbundle-install.log
+KB_SKIPPED=","
 
 kb_die() { printf 'kbundle: %s\n' "$2" >&2; exit "$1"; }
 kb_integrity() { kb_die 4 "integrity check failed: $*"; }
@@ -22,7 +23,7 @@ kb_integrity() { kb_die 4 "integrity check failed: $*"; }
 kb_verify() {
   local hs=$((10#$KB_HEADER_SIZE)) ps=$((10#$KB_PAYLOAD_SIZE)) size actual
   size=$(stat -c %s -- "$KB_SELF") || kb_integrity "cannot read $KB_SELF"
-  actual=$(tail -c +95 -- "$KB_SELF" | head -c $((hs - 94)) | sha256sum)
+  actual=$(tail -c +95 -- "$KB_SELF" 2>/dev/null | head -c $((hs - 94)) | sha256sum)
   actual=${actual%% *}
   [ "$actual" = "$KB_HEADER_SHA256" ] || kb_integrity "header sha256 is $actual, expected $KB_HEADER_SHA256: the header was modified"
   [ "$size" -eq $((hs + ps)) ] || kb_integrity "$KB_SELF is $size bytes, expected $((hs + ps)): truncated or appended to"
@@ -414,9 +415,12 @@ kb_health_once() {
     kube-controller-manager) kb_tcp_open 10257 ;;
     kube-scheduler) kb_tcp_open 10259 ;;
     kube-nginx)
-      # TLS to the local proxy, verified against ca.crt, where the node has kubectl; a TCP connect elsewhere.
-      if [ -x "$bin/kubectl" ] && [ -f /etc/kubernetes/admin.conf ]; then
-        "$bin/kubectl" --kubeconfig /etc/kubernetes/admin.conf --server "https://127.0.0.1:$KB_LOCAL_PROXY_PORT" \
+      # TLS through the local proxy to an apiserver, verified against ca.crt, with this node's own credentials
+      # (admin on masters, the kubelet's on workers); a TCP connect on a node with neither (etcd only).
+      local kc=/etc/kubernetes/admin.conf
+      [ -f "$kc" ] || kc=/etc/kubernetes/kubelet.conf
+      if [ -x "$bin/kubectl" ] && [ -f "$kc" ]; then
+        "$bin/kubectl" --kubeconfig "$kc" --server "https://127.0.0.1:$KB_LOCAL_PROXY_PORT" \
           --certificate-authority "$pki/ca.crt" get --raw /readyz >/dev/null 2>&1
       else kb_tcp_open "$KB_LOCAL_PROXY_PORT"; fi ;;
     kubelet) kb_http_200 10248 /healthz ;;
@@ -470,9 +474,21 @@ kb_host_changes() {
   local subnet via gw m
   kb_hosts_block
   if [ -f /etc/modules-load.d/kubernetes.conf ]; then
-    while read -r m; do [ -n "$m" ] && [[ $m != \#* ]] && { modprobe "$m" || kb_fail_install "" "modprobe $m failed"; }; done </etc/modules-load.d/kubernetes.conf
+    while read -r m; do
+      [ -n "$m" ] && [[ $m != \#* ]] || continue
+      [ -d "/sys/module/$m" ] && continue   # loaded already, or built into the kernel
+      modprobe "$m" && continue
+      # Only an operator who skipped the modules preflight check gets here with a module missing.
+      if [[ $KB_SKIPPED == *",modules,"* ]]; then kb_log "warning: modprobe $m failed (modules check skipped)"
+      else kb_fail_install "" "modprobe $m failed"; fi
+    done </etc/modules-load.d/kubernetes.conf
   fi
-  [ -f /etc/sysctl.d/99-kubernetes.conf ] && { sysctl -q -p /etc/sysctl.d/99-kubernetes.conf || kb_fail_install "" "sysctl failed"; }
+  if [ -f /etc/sysctl.d/99-kubernetes.conf ] && ! sysctl -q -p /etc/sysctl.d/99-kubernetes.conf; then
+    # net.bridge.* exists only with br_netfilter loaded: tolerated only when the modules check was skipped.
+    if [[ $KB_SKIPPED == *",modules,"* ]] && sysctl -q -e -p /etc/sysctl.d/99-kubernetes.conf; then
+      kb_log "warning: some sysctls could not be applied (modules check skipped)"
+    else kb_fail_install "" "sysctl failed"; fi
+  fi
   if [ -f /etc/kubernetes/pod-routes.conf ]; then
     while read -r subnet via gw; do
       [ "$via" = via ] && { ip route replace "$subnet" via "$gw" || kb_log "warning: ip route replace $subnet via $gw failed"; }
@@ -505,10 +521,10 @@ kb_install() {
   for old in "${!KB_PREV[@]}"; do
     [[ $old == dir:* ]] && continue
     kb_in_plan "$old" && continue
-    if [ -e "$KB_ROOT$old" ]; then
-      mkdir -p -- "$(dirname -- "$KB_BACKUP_DIR$old")" && cp -p -- "$KB_ROOT$old" "$KB_BACKUP_DIR$old"
-      rm -f -- "$KB_ROOT$old"
-    fi
+    # Already gone (super-admin.conf after the bootstrap): nothing to change, it just leaves the journal.
+    [ -e "$KB_ROOT$old" ] || continue
+    mkdir -p -- "$(dirname -- "$KB_BACKUP_DIR$old")" && cp -p -- "$KB_ROOT$old" "$KB_BACKUP_DIR$old"
+    rm -f -- "$KB_ROOT$old"
     kb_log "removed: $old"
     changes=$((changes + 1))
   done
@@ -575,7 +591,7 @@ kb_uninstall() {
   fi
   rm -rf -- "$KB_ROOT$KB_STATE_REL/backup"
   rm -f -- "$KB_ROOT$KB_STATE_REL/journal" "$KB_ROOT$KB_STATE_REL/site" "$KB_ROOT$KB_STATE_REL/bundle.info" "$KB_ROOT$KB_STATE_REL/bootstrapped"
-  kb_log "uninstalled${purge/yes/ (data purged)}"
+  if [ "$purge" = yes ]; then kb_log "uninstalled (data purged)"; else kb_log "uninstalled (data folders kept; --purge removes them)"; fi
   [ "$purge" = yes ] && rm -rf -- "${KB_ROOT:?}$KB_STATE_REL"
   return 0
 }
@@ -589,7 +605,7 @@ kb_main() {
       --root) [ $# -ge 2 ] || kb_die 2 "--root needs a folder"; KB_ROOT=$(readlink -m -- "$2"); shift ;;
       --purge) purge=yes ;;
       --no-start) KB_NO_START=1 ;;
-      --skip-preflight) [ $# -ge 2 ] || kb_die 2 "--skip-preflight needs NAME[,NAME]"; skip=$2; shift ;;
+      --skip-preflight) [ $# -ge 2 ] || kb_die 2 "--skip-preflight needs NAME[,NAME]"; skip=$2; KB_SKIPPED=",$2,"; shift ;;
       --yes) ;;
       -h | --help) kb_usage; exit 0 ;;
       *) kb_usage >&2; kb_die 2 "unknown option: $1" ;;

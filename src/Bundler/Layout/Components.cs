@@ -13,9 +13,10 @@ public static class Components
     public static readonly IReadOnlyList<string> MasterBinaries =
         [NodePaths.Bin("kube-apiserver"), NodePaths.Bin("kube-controller-manager"), NodePaths.Bin("kube-scheduler"), NodePaths.Bin("kubectl")];
 
+    /// <summary>kubectl too: the installer's kube-nginx health check speaks TLS through it with the kubelet's credentials.</summary>
     public static readonly IReadOnlyList<string> WorkerBinaries =
     [
-        NodePaths.Bin("kubelet"), NodePaths.Bin("kube-proxy"), NodePaths.Bin("containerd"), NodePaths.Bin("containerd-shim-runc-v2"),
+        NodePaths.Bin("kubelet"), NodePaths.Bin("kubectl"), NodePaths.Bin("kube-proxy"), NodePaths.Bin("containerd"), NodePaths.Bin("containerd-shim-runc-v2"),
         NodePaths.Bin("ctr"), NodePaths.Bin("runc"), NodePaths.Bin("crictl"),
         $"{NodePaths.CniBinDir}/bridge", $"{NodePaths.CniBinDir}/host-local", $"{NodePaths.CniBinDir}/loopback", $"{NodePaths.CniBinDir}/portmap",
     ];

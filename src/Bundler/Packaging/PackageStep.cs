@@ -89,7 +89,11 @@ public sealed class PackageStep : IStep
                 var (payloadSize, payloadSha) = cache.Payload(payloadKey, () =>
                 {
                     var prefix = prefixes.GetOrAdd(prefixKey, _ => new Lazy<(IncrementalHash, long)>(() => HashFiles(shared.Select(m => m.Path)))).Value;
-                    using var hash = prefix.Hash.Clone();
+                    // Nodes with the same roles share one prefix hash; IncrementalHash allows one thread at a time.
+                    IncrementalHash hash;
+                    lock (prefix.Hash)
+                        hash = prefix.Hash.Clone();
+                    using var _ = hash;
                     hash.AppendData(configMember);
                     hash.AppendData(endMember);
                     return (prefix.Size + configMember.Length + endMember.Length, Convert.ToHexStringLower(hash.GetCurrentHash()));
