@@ -475,7 +475,7 @@ kb_host_changes() {
   kb_hosts_block
   if [ -f /etc/modules-load.d/kubernetes.conf ]; then
     while read -r m; do
-      [ -n "$m" ] && [[ $m != \#* ]] || continue
+      if [ -z "$m" ] || [[ $m == \#* ]]; then continue; fi
       [ -d "/sys/module/$m" ] && continue   # loaded already, or built into the kernel
       modprobe "$m" && continue
       # Only an operator who skipped the modules preflight check gets here with a module missing.
