@@ -124,7 +124,7 @@ public sealed class BenchTask : FrostingTask<BuildContext>
 {
     public override Task RunAsync(BuildContext context)
     {
-        var project = Path.Combine("tests", "Bundler.Benchmarks", "Bundler.Benchmarks.csproj");
+        var project = Path.Combine("tests", "Bundler.Benchmarks", "Bundler.Benchmarks.csproj");   // prints one GOAL line per goal
         if (!File.Exists(Path.Combine(context.Root, project)))
             throw new BuildFailedException("the benchmark suite (tests/Bundler.Benchmarks) is not built yet");
         var arguments = new List<string> { "run", "-c", "Release", "--project", project, "--" };

@@ -1,0 +1,18 @@
+using System.Globalization;
+
+namespace Bundler.Benchmarks;
+
+/// <summary>One result line per goal: measured, anchor, ratio, and whether the goal holds.</summary>
+internal static class Measure
+{
+    public static void Report(string goal, TimeSpan measured, string anchorName, TimeSpan anchor, double limit)
+    {
+        var ratio = measured.TotalSeconds / anchor.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"GOAL {goal,-40} {measured.TotalSeconds,8:0.000} s  vs {anchorName,-32} {anchor.TotalSeconds,8:0.000} s  ratio {ratio,6:0.000} (goal <= {limit:0.00}) {(ratio <= limit ? "MET" : "MISSED")}"));
+    }
+
+    public static void Absolute(string goal, TimeSpan measured, TimeSpan limit) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"GOAL {goal,-40} {measured.TotalSeconds,8:0.000} s  (goal < {limit.TotalSeconds:0.0} s) {(measured < limit ? "MET" : "MISSED")}"));
+}
