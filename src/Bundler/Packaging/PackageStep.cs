@@ -282,28 +282,18 @@ public sealed class PackageStep : IStep
 public sealed record SharedMember(string Key, string Path, long ContentSize, string ContentSha256);
 
 /// <summary>Passes writes through and hashes them, so a .run is hashed while it is written, not read back.</summary>
-internal sealed class HashingWriter(Stream inner, IncrementalHash hash) : Stream
+internal sealed class HashingWriter(Stream inner, IncrementalHash hash) : WriteOnlyStream(inner)
 {
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() => inner.Flush();
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-
     public override void Write(byte[] buffer, int offset, int count)
     {
         hash.AppendData(buffer, offset, count);
-        inner.Write(buffer, offset, count);
+        Inner.Write(buffer, offset, count);
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         hash.AppendData(buffer.Span);
-        await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        await Inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

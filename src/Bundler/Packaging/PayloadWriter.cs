@@ -72,29 +72,20 @@ public static class PayloadWriter
     public static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 
     /// <summary>Forwards writes until closed; lets us drop what TarWriter writes on dispose.</summary>
-    private sealed class GateStream(Stream inner) : Stream
+    private sealed class GateStream(Stream inner) : WriteOnlyStream(inner)
     {
         public bool Open { get; set; } = true;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() => inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count)
         {
             if (Open)
-                inner.Write(buffer, offset, count);
+                Inner.Write(buffer, offset, count);
         }
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
             if (Open)
-                inner.Write(buffer);
+                Inner.Write(buffer);
         }
     }
 }
