@@ -29,6 +29,7 @@ public static class ValidateCommand
         try
         {
             result = SiteLoader.Load(options.Site, pins);
+            LockFile.Load(pins.FileFor(result.Site.Kubernetes)).CheckProvides(result.Site);
         }
         catch (UserInputException e) when (options.Json)
         {

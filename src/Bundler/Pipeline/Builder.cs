@@ -13,7 +13,10 @@ public static class Builder
         var loaded = SiteLoader.Load(options.SitePath, pins);
         if (options.TemplatesDir is not null && !Directory.Exists(options.TemplatesDir))
             throw new UserInputException($"--templates {options.TemplatesDir}: folder not found");
-        return (loaded, pins.FileFor(loaded.Site.Kubernetes));
+        var lockFile = pins.FileFor(loaded.Site.Kubernetes);
+        // Before anything is fetched or written: the lock must be valid and provide every binary the site needs.
+        LockFile.Load(lockFile).CheckProvides(loaded.Site);
+        return (loaded, lockFile);
     }
 
     public static async Task<BuildReport> BuildAsync(BuildOptions options, IBuildReporter reporter, CancellationToken cancellationToken = default)

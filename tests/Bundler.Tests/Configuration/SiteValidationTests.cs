@@ -148,4 +148,27 @@ public class SiteValidationTests
         Assert.Equal("nodes[0].ip", problem.GetProperty("field").GetString());
         Assert.Equal(6, problem.GetProperty("line").GetInt32());
     }
+
+    [Fact]
+    public void Given_a_lock_that_lacks_a_binary_the_site_needs_when_validated_then_exit_2_names_the_binary_and_arch()
+    {
+        using var dir = new TempDir();
+        var pins = dir.File("lock.yaml");
+        File.WriteAllText(pins, """
+            kubernetes: 1.36.0
+            artifacts:
+              - name: runc
+                version: 1.4.3
+                arch: amd64
+                url: https://example.invalid/runc.amd64
+                sha256: f6ae8efc0fa40079e1475e97cbe9d1bd3f106a28d6af78a11d9f1bd565515e60
+                install: /opt/k8s/bin/runc
+            """);
+
+        var result = CliRunner.Run("validate", TestPaths.ExampleSite, "--pins", pins);
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains("/opt/k8s/bin/kube-apiserver", result.Error);
+        Assert.Contains("amd64", result.Error);
+    }
 }
