@@ -165,8 +165,9 @@ kb_pf_ports() {
 kb_pf_disk() {
   local need avail
   need=$(((10#$KB_PAYLOAD_SIZE * 4) / 1024))
-  avail=$(df -Pk -- "$KB_ROOT/" | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)
-  if [ "${avail:-0}" -ge "$need" ]; then kb_pass disk "${avail}K free"; else kb_fail disk "${avail}K free on /, ${need}K needed; free some space"; fi
+  local where=${KBUNDLE_DISK_PATH:-$KB_ROOT/}
+  avail=$(df -Pk -- "$where" | tail -n 1 | tr -s ' ' | cut -d ' ' -f 4)
+  if [ "${avail:-0}" -ge "$need" ]; then kb_pass disk "${avail}K free"; else kb_fail disk "${avail}K free on $where, ${need}K needed; free some space"; fi
 }
 
 kb_pf_clock() {

@@ -91,6 +91,29 @@ public sealed class PreflightTests : IDisposable
         Assert.DoesNotContain("sysctl net.ipv4.ip_forward", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GivenAFullDisk_WhenRun_ThenTheDiskCheckFailsWithWhatIsFreeAndNeeded()
+    {
+        await _fx.BuildAsync();
+        HealthyHost();
+        // A real 1 MiB filesystem: the bundle needs four times its payload.
+        var small = Path.Combine(_fx.Root, "small-disk");
+        Directory.CreateDirectory(small);
+        var mount = BundleFixture.Run("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", small]);
+        Assert.True(mount.Code == 0, "mounting a test tmpfs needs root: " + mount.Err);
+        try
+        {
+            var (code, stdout, stderr) = DryRun(new() { ["KBUNDLE_FAKE_UID"] = "0", ["KBUNDLE_DISK_PATH"] = small }, "--skip-preflight", "other-site");
+
+            Assert.True(code == 3, stdout + stderr);
+            Assert.Matches($@"disk: \d+K free on {System.Text.RegularExpressions.Regex.Escape(small)}, \d+K needed; free some space", stderr);
+        }
+        finally
+        {
+            BundleFixture.Run("umount", [small]);
+        }
+    }
+
     [Theory]
     [InlineData("root")]
     [InlineData("swap")]
