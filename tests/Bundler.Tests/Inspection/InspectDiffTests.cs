@@ -18,10 +18,8 @@ public sealed class InspectDiffTests : IDisposable
 
     private static (int Code, string Out, string Err) Kbundle(params string[] args)
     {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = global::Bundler.Cli.Cli.RunAsync(args, new CliOutput(stdout, stderr, interactive: false)).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
+        var result = Tests.Cli.CliRunner.Run(args);
+        return (result.ExitCode, result.Out, result.Error);
     }
 
     [Fact]

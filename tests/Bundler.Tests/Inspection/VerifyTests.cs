@@ -15,10 +15,8 @@ public sealed class VerifyTests : IDisposable
 
     private static (int Code, string Out, string Err) Kbundle(string commandLine)
     {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = global::Bundler.Cli.Cli.RunAsync(commandLine.Split(' '), new CliOutput(stdout, stderr, interactive: false)).GetAwaiter().GetResult();
-        return (code, stdout.ToString(), stderr.ToString());
+        var result = Tests.Cli.CliRunner.Run(commandLine.Split(' '));
+        return (result.ExitCode, result.Out, result.Error);
     }
 
     [Fact]
