@@ -30,16 +30,16 @@ public static class PackagingBenchmark
         File.WriteAllLines(list, files);
         var floorDir = Path.Combine(root, "floor");
         Directory.CreateDirectory(floorDir);
-        var pigz = Time(() => Shell($"tar -cf - -T {list} 2>/dev/null | pigz > {floorDir}/payload.tgz"));
-        var copies = Time(() =>
+        var pigz = Measure.Time(() => Measure.Shell($"tar -cf - -T {list} 2>/dev/null | pigz > {floorDir}/payload.tgz")).TotalSeconds;
+        var copies = Measure.Time(() =>
         {
             for (var i = 0; i < nodes; i++)
                 File.Copy(Path.Combine(floorDir, "payload.tgz"), Path.Combine(floorDir, $"copy{i}.tgz"));
-        });
+        }).TotalSeconds;
         var floor = pigz + copies;
         var untar = Path.Combine(root, "untar");
         Directory.CreateDirectory(untar);
-        var tarX = Time(() => Shell($"tar xzf {floorDir}/payload.tgz -C {untar}"));
+        var tarX = Measure.Time(() => Measure.Shell($"tar xzf {floorDir}/payload.tgz -C {untar}")).TotalSeconds;
         Directory.Delete(untar, recursive: true);
         Console.WriteLine(FormattableString.Invariant($"floor: tar|pigz {pigz:F1} s + {nodes} copies {copies:F1} s = {floor:F1} s ({new FileInfo(Path.Combine(floorDir, "payload.tgz")).Length / 1048576.0:F0} MiB each)"));
         Directory.Delete(floorDir, recursive: true);
@@ -55,7 +55,7 @@ public static class PackagingBenchmark
         // The field engineer's side: the bundle verifies its payload, then unpacks it (--extract does both).
         var bundle = Path.Combine(root, "one", "artifacts", "n000.run");
         var extracted = Path.Combine(root, "extracted");
-        var extract = Time(() => Shell($"bash {bundle} --extract {extracted} >/dev/null"));
+        var extract = Measure.Time(() => Measure.Shell($"bash {bundle} --extract {extracted} >/dev/null")).TotalSeconds;
         Measure.Report("installer verify + extract (1 node)", TimeSpan.FromSeconds(extract), "tar xzf of the same payload", TimeSpan.FromSeconds(tarX), 1.3);
         return 0;
     }
@@ -122,18 +122,5 @@ public static class PackagingBenchmark
         return result;
     }
 
-    private static double Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed.TotalSeconds;
-    }
 
-    private static void Shell(string command)
-    {
-        using var p = Process.Start("bash", ["-c", command])!;
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{command}: exit {p.ExitCode}");
-    }
 }

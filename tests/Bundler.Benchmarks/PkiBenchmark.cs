@@ -23,20 +23,20 @@ public static class PkiBenchmark
             const int sample = 12;
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < sample; i++)
-                Shell($"openssl genrsa -out {root}/k{i}.pem 2048");
+                Measure.Shell($"openssl genrsa -out {root}/k{i}.pem 2048");
             var perKey = clock.Elapsed / sample;
 
             var rsaSite = Site("rsa-2048");
             var keys = CertificateTable.Expand(rsaSite).Count;
-            var cold = Time(() => PkiStore.Ensure(rsaSite, Path.Combine(root, "rsa"), renew: false, new RecordingReporter()));
-            var warm = Time(() => PkiStore.Ensure(rsaSite, Path.Combine(root, "rsa"), renew: false, new RecordingReporter()));
+            var cold = Measure.Time(() => PkiStore.Ensure(rsaSite, Path.Combine(root, "rsa"), renew: false, new RecordingReporter()));
+            var warm = Measure.Time(() => PkiStore.Ensure(rsaSite, Path.Combine(root, "rsa"), renew: false, new RecordingReporter()));
             var floor = perKey * keys / Environment.ProcessorCount;
             Console.WriteLine($"pki: {keys} keys for 100 nodes; openssl genrsa 2048: {perKey.TotalSeconds:0.000} s per key; {Environment.ProcessorCount} cores");
             Measure.Report("pki 100 nodes rsa-2048", cold, $"{keys} x openssl genrsa / {Environment.ProcessorCount} cores", floor, 1.15);
             Measure.Report("pki warm rebuild vs cold", warm, "cold pki", cold, 0.05);
 
             var ecSite = Site("ecdsa-p256");
-            var ec = Time(() => PkiStore.Ensure(ecSite, Path.Combine(root, "ec"), renew: false, new RecordingReporter()));
+            var ec = Measure.Time(() => PkiStore.Ensure(ecSite, Path.Combine(root, "ec"), renew: false, new RecordingReporter()));
             Measure.Absolute("pki 100 nodes ecdsa-p256", ec, TimeSpan.FromSeconds(2));
         }
         finally
@@ -54,19 +54,5 @@ public static class PkiBenchmark
         return SiteLoader.Parse(yaml, "bench.yaml", PinCatalog.Default()).Site;
     }
 
-    private static TimeSpan Time(Action action)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        return clock.Elapsed;
-    }
 
-    private static void Shell(string command)
-    {
-        using var p = Process.Start(new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardError = true })!;
-        p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"{command}: exit {p.ExitCode}");
-    }
 }
