@@ -532,7 +532,7 @@ kb_install() {
   for d in $KB_DATA_DIRS; do [ -d "$KB_ROOT$d" ] || install -d -m 0700 -- "$KB_ROOT$d"; done
 
   # The journal itself is restored by a rollback like any other file.
-  for f in journal site bundle.info; do
+  for f in journal site node bundle.info; do
     if [ -f "$KB_ROOT$KB_STATE_REL/$f" ]; then
       mkdir -p -- "$KB_BACKUP_DIR$KB_STATE_REL" && cp -p -- "$KB_ROOT$KB_STATE_REL/$f" "$KB_BACKUP_DIR$KB_STATE_REL/$f"
     else KB_CREATED+=("$KB_STATE_REL/$f"); fi
@@ -552,6 +552,7 @@ kb_install() {
     for d in "${KB_NEW_DIRS[@]}"; do printf 'dir dir:%s\n' "$d"; done
   } | sort -u -k 2 >"$tmp" && mv -f -- "$tmp" "$KB_ROOT$KB_STATE_REL/journal"
   printf '%s\n' "$KB_SITE" >"$KB_ROOT$KB_STATE_REL/site"
+  printf '%s\n' "$KB_NODE" >"$KB_ROOT$KB_STATE_REL/node"
   kb_info >"$KB_ROOT$KB_STATE_REL/bundle.info"
 
   kb_affected_units
@@ -563,9 +564,51 @@ kb_install() {
   kb_log "done: $changes changes"
 }
 
+# The data folders and the state folder are removed only as absolute paths below the root (never "/" itself):
+# with no --root, KB_ROOT is empty and "$KB_ROOT$d" is the host's own path.
+kb_rm_tree() {
+  local path=$1
+  case $path in /?*) ;; *) kb_die 1 "refusing to remove '$path': not an absolute path below /" ;; esac
+  [[ $path == *"/.."* || $path == *"/./"* ]] && kb_die 1 "refusing to remove '$path': not a plain path"
+  rm -rf -- "$KB_ROOT$path"
+}
+
+# Whose install is this? The journal's owner must be this bundle's site and node (SPEC §3: uninstall removes only
+# what this node's install wrote; another node's or site's bundle must not wipe it).
+kb_installed_owner() {
+  local dir="$KB_ROOT$KB_STATE_REL" site="" node="" line
+  [ -f "$dir/site" ] && site=$(cat -- "$dir/site")
+  if [ -f "$dir/node" ]; then node=$(cat -- "$dir/node")
+  elif [ -f "$dir/bundle.info" ]; then
+    while IFS= read -r line; do
+      if [[ $line == node:* ]]; then line=${line#node:}; line=${line#"${line%%[![:space:]]*}"}; node=${line%% *}; fi
+    done <"$dir/bundle.info"
+  fi
+  printf '%s\t%s\n' "$site" "$node"
+}
+
+kb_confirm() {
+  local answer
+  [ -n "${KB_YES:-}" ] && return 0
+  if [ ! -t 0 ]; then kb_die 2 "$1: no terminal to confirm on; pass --yes"; fi
+  printf '%s [y/N] ' "$1" >&2
+  IFS= read -r answer || answer=""
+  case $answer in y | Y | yes | YES) return 0 ;; *) kb_die 2 "not confirmed; nothing was changed" ;; esac
+}
+
 kb_uninstall() {
-  local i units sha path dirs=() purge=$1 d
-  [ -f "$KB_ROOT$KB_STATE_REL/journal" ] || kb_die 1 "nothing to uninstall: no journal at $KB_ROOT$KB_STATE_REL/journal"
+  local i units sha path dirs=() purge=$1 d owner site node cur kept=0 removed=0 restored=0
+  if [ ! -f "$KB_ROOT$KB_STATE_REL/journal" ]; then
+    printf 'kbundle: nothing to uninstall: no install journal at %s (already uninstalled?)\n' "$KB_ROOT$KB_STATE_REL/journal"
+    return 0
+  fi
+  owner=$(kb_installed_owner)
+  site=${owner%%$'\t'*}
+  node=${owner#*$'\t'}
+  if [ "$site" != "$KB_SITE" ] || [ "$node" != "$KB_NODE" ]; then
+    kb_die 3 "this host holds node '${node:-?}' of site '${site:-?}'; this bundle is node '$KB_NODE' of site '$KB_SITE': refusing to uninstall (run the bundle of '${node:-?}' with --uninstall)"
+  fi
+  kb_confirm "Uninstall node $KB_NODE of site $KB_SITE${KB_ROOT:+ under $KB_ROOT}$([ "$purge" = yes ] && printf ' and DELETE its data (%s)' "$KB_DATA_DIRS")?"
   KB_LOG_READY=1
   kb_log "uninstalling $KB_NODE of site $KB_SITE${KB_ROOT:+ under $KB_ROOT}"
   if [ -z "$KB_ROOT" ] || [ -n "${KBUNDLE_SYSTEMCTL:-}" ]; then
@@ -576,24 +619,38 @@ kb_uninstall() {
   fi
   while read -r sha path; do
     if [ "$sha" = dir ]; then dirs+=("${path#dir:}"); continue; fi
-    rm -f -- "$KB_ROOT$path"
+    if [ -e "$KB_ROOT$path" ] || [ -L "$KB_ROOT$path" ]; then
+      cur=$(sha256sum -- "$KB_ROOT$path" 2>/dev/null)
+      if [ "${cur%% *}" != "$sha" ]; then
+        # Not the bytes we wrote: the host's own file (restored earlier) or a local edit. It stays.
+        kb_log "kept: $path (changed since it was installed)"
+        kept=$((kept + 1))
+        continue
+      fi
+      rm -f -- "$KB_ROOT$path"
+      removed=$((removed + 1))
+    fi
     if [ -e "$KB_ROOT$KB_STATE_REL/backup$path" ]; then
       mv -f -- "$KB_ROOT$KB_STATE_REL/backup$path" "$KB_ROOT$path"
       kb_log "restored: $path"
+      restored=$((restored + 1))
     fi
   done <"$KB_ROOT$KB_STATE_REL/journal"
   # Deepest folders first; only the empty ones we created go.
-  while IFS= read -r d; do rmdir -- "$KB_ROOT$d" 2>/dev/null; done < <(printf '%s\n' "${dirs[@]}" | sort -r)
+  while IFS= read -r d; do [ -n "$d" ] && rmdir -- "$KB_ROOT$d" 2>/dev/null; done < <(printf '%s\n' "${dirs[@]}" | sort -r)
   [ -z "$KB_ROOT" ] && kb_hosts_block remove
+  for d in $KB_DATA_DIRS; do
+    if [ "$purge" = yes ]; then kb_rm_tree "$d"; else rmdir -- "$KB_ROOT$d" 2>/dev/null; fi
+  done
+  kb_rm_tree "$KB_STATE_REL/backup"
+  # The journal goes last: an uninstall cut short can be run again.
+  rm -f -- "$KB_ROOT$KB_STATE_REL/site" "$KB_ROOT$KB_STATE_REL/node" "$KB_ROOT$KB_STATE_REL/bundle.info" "$KB_ROOT$KB_STATE_REL/bootstrapped" \
+    "$KB_ROOT$KB_STATE_REL/journal"
+  kb_log "uninstalled: $removed files removed, $restored host files restored, $kept kept"
   if [ "$purge" = yes ]; then
-    for d in $KB_DATA_DIRS; do rm -rf -- "${KB_ROOT:?}$d"; done
-  else
-    for d in $KB_DATA_DIRS; do rmdir -- "$KB_ROOT$d" 2>/dev/null; done
-  fi
-  rm -rf -- "$KB_ROOT$KB_STATE_REL/backup"
-  rm -f -- "$KB_ROOT$KB_STATE_REL/journal" "$KB_ROOT$KB_STATE_REL/site" "$KB_ROOT$KB_STATE_REL/bundle.info" "$KB_ROOT$KB_STATE_REL/bootstrapped"
-  if [ "$purge" = yes ]; then kb_log "uninstalled (data purged)"; else kb_log "uninstalled (data folders kept; --purge removes them)"; fi
-  [ "$purge" = yes ] && rm -rf -- "${KB_ROOT:?}$KB_STATE_REL"
+    kb_log "data purged: $KB_DATA_DIRS"
+    kb_rm_tree "$KB_STATE_REL"
+  else kb_log "data folders kept ($KB_DATA_DIRS); --purge removes them"; fi
   return 0
 }
 
@@ -607,7 +664,7 @@ kb_main() {
       --purge) purge=yes ;;
       --no-start) KB_NO_START=1 ;;
       --skip-preflight) [ $# -ge 2 ] || kb_die 2 "--skip-preflight needs NAME[,NAME]"; skip=$2; KB_SKIPPED=",$2,"; shift ;;
-      --yes) ;;
+      --yes) KB_YES=1 ;;
       -h | --help) kb_usage; exit 0 ;;
       *) kb_usage >&2; kb_die 2 "unknown option: $1" ;;
     esac

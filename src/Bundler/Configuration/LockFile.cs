@@ -43,11 +43,37 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
     private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind"];
     private static readonly string[] Arches = ["amd64", "arm64", "any"];
 
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")]
+    // Every lock value has a grammar (issue 12 #4): versions, names and paths end up in unit files, manifests and
+    // shell variables. \A and \z, never ^ and $: .NET's $ matches before a final newline.
+    [GeneratedRegex(@"\A[a-z0-9]([-a-z0-9.]*[a-z0-9])?\z")]
     private static partial Regex ArtifactName();
 
-    [GeneratedRegex("^[0-9a-f]+$")]
+    [GeneratedRegex(@"\A[0-9a-f]+\z")]
     private static partial Regex LowerHex();
+
+    [GeneratedRegex(@"\A[0-9]+\.[0-9]+\.[0-9]+\z")]
+    private static partial Regex KubernetesVersion();
+
+    /// <summary>Upstream versions: 1.36.0, 3.6.14, 1.4.3-rc.1, 2.1.9+ds1.</summary>
+    [GeneratedRegex(@"\A[0-9A-Za-z][0-9A-Za-z.+~_-]{0,63}\z")]
+    private static partial Regex ArtifactVersion();
+
+    /// <summary>An absolute path on a node: plain segments only (no ., .., spaces or shell characters).</summary>
+    [GeneratedRegex(@"\A(/[A-Za-z0-9_+@-][A-Za-z0-9._+@-]*)+\z")]
+    private static partial Regex NodePath();
+
+    /// <summary>An archive member as 'tar tf' lists it (an optional leading ./).</summary>
+    [GeneratedRegex(@"\A(\./)?[A-Za-z0-9._+@-]+(/[A-Za-z0-9._+@-]+)*\z")]
+    private static partial Regex ArchiveMember();
+
+    /// <summary>URL characters of RFC 3986 without the quoting and shell-significant ones ('"$`;()*!\ and spaces).</summary>
+    [GeneratedRegex(@"\A[A-Za-z0-9._~:/?#\[\]@&+,=%-]+\z")]
+    private static partial Regex UrlCharacters();
+
+    private static bool IsNodePath(string path) => NodePath().IsMatch(path) && !path.Split('/').Any(p => p is "." or "..");
+
+    private static bool IsArchiveMember(string member) =>
+        ArchiveMember().IsMatch(member) && !member.Split('/').Skip(member.StartsWith("./", StringComparison.Ordinal) ? 1 : 0).Any(p => p is "." or "..");
 
     public static LockFile Load(string path)
     {
@@ -76,6 +102,8 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
 
         var f = new YamlFields(root, bag, "", TopKeys);
         var kubernetes = f.Scalar("kubernetes", required: true) ?? "";
+        if (kubernetes.Length > 0 && !KubernetesVersion().IsMatch(kubernetes))
+            bag.Error(f.AtValue("kubernetes"), "kubernetes", $"'{kubernetes}' is not a Kubernetes version", "allowed: X.Y.Z, e.g. 1.36.0");
         var artifacts = new List<LockArtifact>();
         var list = f.Sequence("artifacts", required: true);
         var seen = new Dictionary<(string, string), Location>();
@@ -109,13 +137,17 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         if (name.Length > 0 && !ArtifactName().IsMatch(name))
             bag.Error(f.AtValue("name"), f.Field("name"), $"'{name}' is not a valid artifact name", "allowed: lower-case letters, digits, '-' and '.'");
         var version = f.Scalar("version", required: true) ?? "";
+        if (version.Length > 0 && !ArtifactVersion().IsMatch(version))
+            bag.Error(f.AtValue("version"), f.Field("version"), $"'{version}' is not a version",
+                "allowed: letters, digits and . + ~ _ - (at most 64), starting with a letter or digit, e.g. 3.6.14");
         var arch = f.Scalar("arch", required: true) ?? "";
         if (arch.Length > 0 && !Arches.Contains(arch))
             bag.Error(f.AtValue("arch"), f.Field("arch"), $"'{arch}' is not an architecture", $"allowed: {string.Join(", ", Arches)}");
 
         var url = f.Scalar("url", required: true) ?? "";
-        if (url.Length > 0 && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")))
-            bag.Error(f.AtValue("url"), f.Field("url"), $"'{url}' is not an http(s) URL", "allowed: https://host/path/file");
+        if (url.Length > 0 && (!UrlCharacters().IsMatch(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")))
+            bag.Error(f.AtValue("url"), f.Field("url"), $"'{url}' is not an http(s) URL",
+                "allowed: https://host/path/file with URL characters only (percent-encode anything else)");
 
         var kindText = f.Scalar("kind");
         var kind = ArtifactKind.Binary;
@@ -135,15 +167,20 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
                 var target = (value as YamlScalarNode)?.Value ?? "";
                 if (member.Length == 0 || target.Length == 0)
                     bag.Error(YamlFields.At(key), f.Field("files"), "each line must be 'archive/member: /path/on/node'");
-                else if (!target.StartsWith('/') || target.Split('/').Contains(".."))
-                    bag.Error(YamlFields.At(value), f.Field($"files.{member}"), $"'{target}' is not an absolute node path", "allowed: e.g. /opt/k8s/bin/etcd");
+                else if (!IsArchiveMember(member))
+                    bag.Error(YamlFields.At(key), f.Field("files"), $"'{Printable(member)}' is not an archive member path",
+                        "allowed: a relative path of letters, digits and . _ + @ - segments, e.g. kubernetes/server/bin/kube-apiserver");
+                else if (!IsNodePath(target))
+                    bag.Error(YamlFields.At(value), f.Field($"files.{member}"), $"'{Printable(target)}' is not an absolute node path",
+                        "allowed: /segment/segment of letters, digits and . _ + @ -, e.g. /opt/k8s/bin/etcd");
                 else
                     files[member] = target;
             }
         }
         var install = f.Scalar("install");
-        if (install is not null && (!install.StartsWith('/') || install.Split('/').Contains("..")))
-            bag.Error(f.AtValue("install"), f.Field("install"), $"'{install}' is not an absolute node path", "allowed: e.g. /opt/k8s/bin/runc");
+        if (install is not null && !IsNodePath(install))
+            bag.Error(f.AtValue("install"), f.Field("install"), $"'{install}' is not an absolute node path",
+                "allowed: /segment/segment of letters, digits and . _ + @ -, e.g. /opt/k8s/bin/runc");
 
         var hasFiles = f.Get("files") is not null;
         if (kind == ArtifactKind.Source)
@@ -181,6 +218,10 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             }
         }
     }
+
+    /// <summary>A value as it may appear in a message: control characters shown as \uXXXX, never raw.</summary>
+    private static string Printable(string value) =>
+        string.Concat(value.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
 
     private static (string? Algorithm, string? Checksum) ReadChecksum(YamlFields f, DiagnosticBag bag)
     {

@@ -14,16 +14,17 @@ namespace Bundler.Configuration;
 /// </summary>
 public static partial class SiteLoader
 {
-    [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+    // \z, not $: .NET's $ also matches before a final newline, which would let "lab\n" through.
+    [GeneratedRegex(@"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\z")]
     private static partial Regex DnsLabel();
 
-    [GeneratedRegex(@"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    [GeneratedRegex(@"\A(?=.{1,253}\z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
     private static partial Regex DnsName();
 
-    [GeneratedRegex(@"^(?=.{1,253}$)(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    [GeneratedRegex(@"\A(?=.{1,253}\z)(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\z")]
     private static partial Regex SanName();
 
-    [GeneratedRegex(@"^\d+\.\d+\.\d+$")]
+    [GeneratedRegex(@"\A[0-9]+\.[0-9]+\.[0-9]+\z")]
     private static partial Regex Version();
 
     private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes"];
@@ -194,8 +195,13 @@ public static partial class SiteLoader
             {
                 var item = list.Children[i];
                 var text = (item as YamlScalarNode)?.Value ?? "";
-                var isIp = Ipv4.TryParse(text, out _) || (text.Contains(':') && IPAddress.TryParse(text, out _));
-                if (!isIp && !SanName().IsMatch(text))
+                var isIp = Ipv4.TryParse(text, out _) || (text.Contains(':') && !text.Contains('%') && IPAddress.TryParse(text, out _));
+                if (YamlFields.ControlCharacter(text) is { } bad)
+                    bag.Error(YamlFields.At(item), $"apiServer.extraSans[{i}]", $"contains {bad}", "allowed: one DNS name or IP address per item");
+                else if (text.Contains('%'))
+                    bag.Error(YamlFields.At(item), $"apiServer.extraSans[{i}]", $"'{text}' has a zone (%...), which a certificate cannot carry",
+                        "allowed: an IP address without a zone, or a DNS name");
+                else if (!isIp && !SanName().IsMatch(text))
                     bag.Error(YamlFields.At(item), $"apiServer.extraSans[{i}]", $"'{text}' is neither a DNS name nor an IP address",
                         "allowed: a lower-case DNS name (e.g. k8s.example.com) or an IP address");
                 else if (sans.Contains(text))
@@ -220,7 +226,11 @@ public static partial class SiteLoader
         }
         var ca = f?.Int("caValidityDays", 3650, 1, 36500) ?? 3650;
         var leaf = f?.Int("leafValidityDays", 365, 1, 36500) ?? 365;
-        if (leaf >= ca)
+        if (leaf <= PkiSettings.RenewalWindowDays)
+            bag.Error(f!.AtValue("leafValidityDays"), "pki.leafValidityDays",
+                $"{leaf} days lies inside the {PkiSettings.RenewalWindowDays}-day renewal window: every build would re-issue every leaf",
+                $"allowed: more than {PkiSettings.RenewalWindowDays} days (365 is the default)");
+        else if (leaf >= ca)
             bag.Error(f!.AtValue("leafValidityDays"), "pki.leafValidityDays", $"{leaf} days is not shorter than pki.caValidityDays ({ca})",
                 "allowed: fewer days than the CA's validity, so every leaf expires before its issuer");
         var caKey = f?.Bool("caKeyOnMasters", false) ?? false;

@@ -75,7 +75,11 @@ public sealed record NetworkSpec(
 
 public sealed record ApiServerSpec(int Port, int LocalProxyPort, ImmutableArray<string> ExtraSans);
 
-public sealed record PkiSettings(KeyAlgorithm KeyAlgorithm, int CaValidityDays, int LeafValidityDays, bool CaKeyOnMasters);
+public sealed record PkiSettings(KeyAlgorithm KeyAlgorithm, int CaValidityDays, int LeafValidityDays, bool CaKeyOnMasters)
+{
+    /// <summary>A leaf that expires within this many days is re-issued by the next build.</summary>
+    public const int RenewalWindowDays = 30;
+}
 
 /// <summary>A validated site file. Build it with <see cref="SiteLoader"/>; every value here has passed validation.</summary>
 public sealed record SiteSpec(

@@ -55,7 +55,30 @@ internal sealed class YamlFields
             _bag.Error(At(value), Field(key), "must be a single value, not a list or mapping");
             return null;
         }
+        if (ControlCharacter(scalar.Value) is { } bad)
+        {
+            _bag.Error(At(value), Field(key), $"contains {bad}", "allowed: one line of printable text");
+            return null;
+        }
         return scalar.Value;
+    }
+
+    /// <summary>
+    /// Names the first control character in a value ("a newline", "U+0007"), or null. A newline in any value would end
+    /// the line of a unit file, a shell variable or a config it is rendered into, so no value may carry one.
+    /// </summary>
+    public static string? ControlCharacter(string? value)
+    {
+        foreach (var c in value ?? "")
+        {
+            if (c == '\n')
+                return "a newline";
+            if (c == '\r')
+                return "a carriage return";
+            if (char.IsControl(c) || c is '\u2028' or '\u2029')
+                return $"the control character U+{(int)c:X4}";
+        }
+        return null;
     }
 
     public string String(string key, string fallback) => Scalar(key) ?? fallback;

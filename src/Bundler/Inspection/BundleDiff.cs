@@ -69,7 +69,8 @@ public static class BundleDiff
             else if (path.EndsWith(".key", StringComparison.Ordinal))
                 lines.Add($"private key replaced: {path} (contents not shown)");
             else
-                lines.Add(UnifiedDiff.Render(Encoding.UTF8.GetString(o.Content!), Encoding.UTF8.GetString(n.Content!), "a" + path, "b" + path).TrimEnd('\n'));
+                // Kubeconfigs carry client keys, the encryption config its key: secrets show as "changed", never as text.
+                lines.AddRange(Secrets.Diff(path, Encoding.UTF8.GetString(o.Content!), Encoding.UTF8.GetString(n.Content!)));
         }
 
         var oldCerts = before.Certificates.ToLookup(c => (c.Path, c.Subject));

@@ -16,7 +16,7 @@ namespace Bundler.Pki;
 /// </summary>
 public static class PkiStore
 {
-    public const int RenewalWindowDays = 30;
+    public const int RenewalWindowDays = PkiSettings.RenewalWindowDays;
     public const int CaWarningDays = 90;
     public const string IndexFile = "index.json";
     public const string EncryptionKeyFile = "encryption.key";

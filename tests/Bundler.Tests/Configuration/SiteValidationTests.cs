@@ -37,6 +37,28 @@ public class SiteValidationTests
     }
 
     [Fact]
+    public void Given_a_lock_whose_version_carries_a_unit_line_when_validated_then_exit_2_names_the_lock_line_and_nothing_is_written()
+    {
+        using var dir = new TempDir();
+        var shipped = File.ReadAllText(Path.Combine(TestPaths.Repository, "pins", "1.36.0.yaml"));
+        var etcd = shipped.IndexOf("- name: etcd", StringComparison.Ordinal);
+        var version = shipped.IndexOf("version: ", etcd, StringComparison.Ordinal);
+        var end = shipped.IndexOf('\n', version);
+        var evil = shipped[..version] + "version: \"3.6.14\\nExecStartPre=/bin/sh -c 'id > /tmp/pwned'\"" + shipped[end..];
+        var pins = dir.File("pins.yaml");
+        File.WriteAllText(pins, evil);
+        var line = evil[..version].Count(c => c == '\n') + 1;
+        var before = dir.Listing();
+
+        var result = CliRunner.Run("validate", TestPaths.ExampleSite, "--pins", pins);
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains($"{pins}:{line}:", result.Error, StringComparison.Ordinal);
+        Assert.Contains(".version: contains a newline", result.Error, StringComparison.Ordinal);
+        Assert.Equal(before, dir.Listing());
+    }
+
+    [Fact]
     public void Given_a_file_with_many_problems_when_validated_then_every_problem_is_reported_in_one_run_in_file_order()
     {
         var site = TestPaths.TestData("Configuration", "many-problems.yaml");

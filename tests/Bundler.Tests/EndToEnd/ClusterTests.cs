@@ -141,6 +141,20 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(p))))
             .ToList();
         Assert.True(left.Count == 0, "left after --uninstall: " + string.Join(", ", left) + "\n" + uninstall.Output);
+        var secondUninstall = hosts.Exec("w2", "bash", Path.Combine(outDir, "w2.run"), "--uninstall", "--yes");
+        Assert.True(secondUninstall.ExitCode == 0 && secondUninstall.Output.Contains("nothing to uninstall", StringComparison.Ordinal), $"second uninstall:\n{secondUninstall.Output}");
+
+        // Another node's bundle refuses to uninstall this host's install (exit 3, naming both), even with --purge.
+        var foreign = hosts.Exec("w1", "bash", Path.Combine(outDir, "w2.run"), "--uninstall", "--purge", "--yes");
+        Assert.True(foreign.ExitCode == 3 && foreign.Output.Contains("this host holds node 'w1' of site 'e2e'; this bundle is node 'w2'", StringComparison.Ordinal),
+            $"w2's bundle on w1:\n{foreign.Output}");
+        Assert.Equal(0, hosts.Exec("w1", "test", "-f", "/var/lib/kbundle/journal").ExitCode);
+
+        // --uninstall --purge on a real host (no --root): the data and the state folder go, exit 0.
+        var purge = hosts.Exec("m3", TimeSpan.FromMinutes(5), "bash", Path.Combine(outDir, "m3.run"), "--uninstall", "--purge", "--yes");
+        Assert.True(purge.ExitCode == 0, $"m3 --uninstall --purge:\n{purge.Output}");
+        foreach (var gone in new[] { "/var/lib/etcd", "/var/lib/kbundle", "/opt/k8s/bin/etcd", "/etc/kubernetes/pki" })
+            Assert.True(hosts.Exec("m3", "test", "-e", gone).ExitCode != 0, $"{gone} is left after --uninstall --purge:\n{purge.Output}");
     }
 
     private void Install(SimulatedHosts hosts, string outDir, string[] nodes)

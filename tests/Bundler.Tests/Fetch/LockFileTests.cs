@@ -20,6 +20,11 @@ public sealed class LockFileTests
         { $"    arch: amd64\n    sha256: {Sha256[..60]}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:7:13 artifacts[0].sha256: '" + Sha256[..60] + "' is not a sha256 checksum; allowed: 64 hexadecimal digits" },
         { $"    arch: amd64\n    sha256: {Sha256}\n", "lock.yaml:3:5 artifacts[0]: says neither which files to take (files:) nor where to install it (install:)" },
         { $"    arch: amd64\n    sha256: {Sha256}\n    install: opt/runc\n", "lock.yaml:8:14 artifacts[0].install: 'opt/runc' is not an absolute node path" },
+        // Every lock value has a grammar: a newline in any of them would add lines to the unit files it is rendered into.
+        { $"    arch: amd64\n    sha256: {Sha256}\n    install: \"/opt/k8s/bin/runc\\nExecStartPre=/bin/sh\"\n", "lock.yaml:8:14 artifacts[0].install: contains a newline; allowed: one line of printable text" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/../../etc/shadow\n", "lock.yaml:8:14 artifacts[0].install: '/opt/k8s/../../etc/shadow' is not an absolute node path" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/my runc\n", "lock.yaml:8:14 artifacts[0].install: '/opt/k8s/bin/my runc' is not an absolute node path" },
+        { $"    arch: amd64\n    sha256: {Sha256}\n    files:\n      ../runc: /opt/k8s/bin/runc\n", "lock.yaml:9:7 artifacts[0].files: '../runc' is not an archive member path" },
         { $"    arch: any\n    kind: binary\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n", "lock.yaml:7:11 artifacts[0].kind: 'binary' is not a kind; allowed: source" },
     };
 
@@ -29,6 +34,34 @@ public sealed class LockFileTests
     {
         var error = Assert.Throws<UserInputException>(() => LockFile.Parse(Lock(rest), "lock.yaml"));
 
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("\"1.4.3\\nExecStartPre=/bin/sh -c id\"", "lock.yaml:4:14 artifacts[0].version: contains a newline; allowed: one line of printable text")]
+    [InlineData("\"1.4.3 ; id\"", "lock.yaml:4:14 artifacts[0].version: '1.4.3 ; id' is not a version")]
+    [InlineData("$(id)", "lock.yaml:4:14 artifacts[0].version: '$(id)' is not a version")]
+    public void Given_a_version_that_is_not_a_version_When_loading_the_lock_Then_it_is_refused_at_its_place(string version, string expected)
+    {
+        var text = Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n").Replace("version: 1.4.3", "version: " + version);
+
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse(text, "lock.yaml"));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("\"https://example.org/runc amd64\"", "is not an http(s) URL")]
+    [InlineData("\"https://example.org/runc\\n\"", "contains a newline")]
+    [InlineData("\"https://example.org/$(id)\"", "is not an http(s) URL")]
+    [InlineData("file:///etc/shadow", "is not an http(s) URL")]
+    public void Given_a_url_that_is_not_a_plain_http_url_When_loading_the_lock_Then_it_is_refused(string url, string expected)
+    {
+        var text = Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n").Replace("url: https://example.org/runc.amd64", "url: " + url);
+
+        var error = Assert.Throws<UserInputException>(() => LockFile.Parse(text, "lock.yaml"));
+
+        Assert.Contains("lock.yaml:5:10 artifacts[0].url: ", error.Message);
         Assert.Contains(expected, error.Message);
     }
 

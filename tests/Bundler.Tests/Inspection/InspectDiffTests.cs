@@ -90,6 +90,31 @@ public sealed class InspectDiffTests : IDisposable
         Assert.DoesNotContain("kubelet", m1, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GivenRenewedCredentialsAndANewEncryptionKey_WhenDiffed_ThenSecretsAreNamedAsChangedAndNeverPrinted()
+    {
+        await _fx.BuildWithRealStepsAsync(_fx.Out("old"));
+        File.Delete(Path.Combine(_fx.State, "encryption.key"));
+        await _fx.BuildWithRealStepsAsync(_fx.Out("new"), renew: true);
+
+        var (code, stdout, stderr) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.True(code is 0 or 1, stderr);
+        Assert.Contains("secret changed: /etc/kubernetes/admin.conf line ", stdout, StringComparison.Ordinal);
+        Assert.Contains("client-key-data (value not shown)", stdout, StringComparison.Ordinal);
+        Assert.Contains("secret changed: /etc/kubernetes/encryption-config.yaml line ", stdout, StringComparison.Ordinal);
+        // Not one line of any private key or of the encryption key, old or new, in any form the files hold them.
+        var secrets = new List<string>();
+        foreach (var dir in new[] { _fx.Out("old"), _fx.Out("new") })
+            foreach (var view in BundleDiff.Load(dir))
+                foreach (var file in view.Files.Where(f => f.Content is not null))
+                    secrets.AddRange(Secrets.Redact(System.Text.Encoding.UTF8.GetString(file.Content!)).Found.Select(f => f.Value));
+        Assert.NotEmpty(secrets);
+        foreach (var secret in secrets.SelectMany(s => s.Split('\n')).Select(l => l.Trim()).Where(l => l.Length >= 16 && !l.StartsWith("-----", StringComparison.Ordinal)))
+            Assert.DoesNotContain(secret, stdout + stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("PRIVATE KEY-----\n", stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("a\nb\nc\n", "a\nB\nc\n", "@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")]
     [InlineData("", "x\n", "@@ -0,0 +1,1 @@\n+x\n")]

@@ -122,7 +122,7 @@ public sealed partial class InstallerTests : IDisposable
         Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
         var journal = File.ReadAllLines(_root + "/var/lib/kbundle/journal").Where(l => !l.StartsWith("dir ", StringComparison.Ordinal)).Select(l => l.Split(' ', 2)[1]).ToList();
 
-        var (code, stdout, stderr) = Run(Bundle(), "--root", _root, "--uninstall", "--purge");
+        var (code, stdout, stderr) = Run(Bundle(), "--root", _root, "--uninstall", "--purge", "--yes");
 
         Assert.True(code == 0, stdout + stderr);
         foreach (var path in journal.Where(p => p != "/etc/sysctl.d/99-kubernetes.conf"))
@@ -141,7 +141,7 @@ public sealed partial class InstallerTests : IDisposable
         Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
         File.WriteAllText(_root + "/var/lib/etcd/member.db", "cluster data");
 
-        var (code, _, stderr) = Run(Bundle(), "--root", _root, "--uninstall");
+        var (code, _, stderr) = Run(Bundle(), "--root", _root, "--uninstall", "--yes");
 
         Assert.True(code == 0, stderr);
         Assert.Equal("cluster data", File.ReadAllText(_root + "/var/lib/etcd/member.db"));
@@ -210,6 +210,70 @@ public sealed partial class InstallerTests : IDisposable
 
         Assert.Equal(3, code);
         Assert.Contains("host-commands: missing commands kubelet/kube-proxy need: conntrack (package conntrack (RHEL: conntrack-tools)) socat (package socat) mount (package mount (util-linux)) iptables (package iptables)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenAnotherNodesInstall_WhenThisBundleUninstalls_ThenItRefusesWithExit3NamingBothAndRemovesNothing()
+    {
+        await _fx.BuildAsync();
+        Assert.Equal(0, Run(Bundle("m1"), "--root", _root).Code);
+        File.WriteAllText(_root + "/var/lib/etcd/member.db", "cluster data");
+        var before = Directory.EnumerateFileSystemEntries(_root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+
+        var (code, _, stderr) = Run(Bundle("w1"), "--root", _root, "--uninstall", "--purge", "--yes");
+
+        Assert.Equal(3, code);
+        Assert.Contains("this host holds node 'm1' of site 'lab'; this bundle is node 'w1' of site 'lab'", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(_root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task GivenNoTerminalAndNoYes_WhenUninstalling_ThenItAsksForYesWithExit2AndRemovesNothing()
+    {
+        await _fx.BuildAsync();
+        Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
+
+        var (code, _, stderr) = Run(Bundle(), "--root", _root, "--uninstall");
+
+        Assert.Equal(2, code);
+        Assert.Contains("pass --yes", stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(_root + "/var/lib/kbundle/journal"));
+        Assert.True(File.Exists(_root + "/opt/k8s/bin/etcd"));
+    }
+
+    [Fact]
+    public async Task GivenAnUninstalledRoot_WhenUninstalledAgain_ThenItSaysSoWithExit0AndTheHostsRestoredFilesStay()
+    {
+        await _fx.BuildAsync();
+        Directory.CreateDirectory(_root + "/etc/sysctl.d");
+        File.WriteAllText(_root + "/etc/sysctl.d/99-kubernetes.conf", "# the host's own\n");
+        Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
+        Assert.Equal(0, Run(Bundle(), "--root", _root, "--uninstall", "--yes").Code);
+
+        var (code, stdout, stderr) = Run(Bundle(), "--root", _root, "--uninstall", "--yes");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("nothing to uninstall", stdout, StringComparison.Ordinal);
+        Assert.Equal("# the host's own\n", File.ReadAllText(_root + "/etc/sysctl.d/99-kubernetes.conf"));
+    }
+
+    [Fact]
+    public async Task GivenAnUninstallCutShortAfterRestoring_WhenRunAgain_ThenTheRestoredHostFileIsKept()
+    {
+        await _fx.BuildAsync();
+        Directory.CreateDirectory(_root + "/etc/sysctl.d");
+        File.WriteAllText(_root + "/etc/sysctl.d/99-kubernetes.conf", "# the host's own\n");
+        Assert.Equal(0, Run(Bundle(), "--root", _root).Code);
+        // What a first uninstall that died after restoring this file leaves: the host's bytes back, journal still there.
+        File.Copy(_root + "/var/lib/kbundle/backup/etc/sysctl.d/99-kubernetes.conf", _root + "/etc/sysctl.d/99-kubernetes.conf", overwrite: true);
+        File.Delete(_root + "/var/lib/kbundle/backup/etc/sysctl.d/99-kubernetes.conf");
+
+        var (code, stdout, stderr) = Run(Bundle(), "--root", _root, "--uninstall", "--yes");
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Equal("# the host's own\n", File.ReadAllText(_root + "/etc/sysctl.d/99-kubernetes.conf"));
+        Assert.Contains("kept: /etc/sysctl.d/99-kubernetes.conf", stdout, StringComparison.Ordinal);
+        Assert.False(File.Exists(_root + "/opt/k8s/bin/etcd"));
     }
 
     [Fact]

@@ -101,6 +101,29 @@ public sealed class BundleFixture : IDisposable
         return context;
     }
 
+    /// <summary>
+    /// The real PKI, render, package and sign steps (only the upstream binaries are stand-ins), with the PKI state in
+    /// <see cref="State"/>: what a user's build writes, for tests about what leaves the build (secrets, diffs).
+    /// </summary>
+    public async Task<BuildContext> BuildWithRealStepsAsync(string outDir, bool renew = false)
+    {
+        var options = new BuildOptions { SitePath = SitePath, OutDir = outDir, CacheDir = Cache, StateDir = State, Renew = renew };
+        var context = new BuildContext(Site, "pins.yaml", options, new RecordingReporter());
+        var pki = PkiStore.Ensure(Site, State, renew, context.Reporter);
+        var fetched = new Dictionary<(Arch, string), FetchedFile>();
+        foreach (var path in Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
+            fetched[(Arch.Amd64, path)] = new FetchedFile(Path.Combine(BinDir, "kubectl"), "stand-in");
+        var nginx = new Bundler.Nginx.NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = Path.Combine(BinDir, "kube-nginx") },
+            new Bundler.Nginx.NginxProvenance("1.22.1", "", [], "", ""));
+        var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"));
+        context.Set<IPkiResult>(pki);
+        context.Set(new FetchResult([], fetched));
+        context.Set(RenderStep.Render(Site, templates, new Dictionary<string, string>(), pki, context.Get<FetchResult>(), nginx));
+        await new PackageStep().RunAsync(context, CancellationToken.None);
+        await new SignStep().RunAsync(context, CancellationToken.None);
+        return context;
+    }
+
     public static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? workDir = null)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workDir ?? "/" };
