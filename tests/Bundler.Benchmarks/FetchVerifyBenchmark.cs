@@ -61,7 +61,7 @@ public static class FetchVerifyBenchmark
     {
         var cache = Path.Combine(root, "cache");
         Directory.CreateDirectory(Path.Combine(cache, "sha256"));
-        var binaries = Components.FetchedBinariesFor(Roles.Etcd | Roles.Master).ToList();
+        var binaries = ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master).ToList();
         var size = 500 * 1024 * 1024 / binaries.Count;
         var lockText = "kubernetes: 1.36.0\nartifacts:\n";
         var files = new List<string>();

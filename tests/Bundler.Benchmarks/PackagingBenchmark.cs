@@ -70,7 +70,7 @@ public static class PackagingBenchmark
         var pki = PkiStore.Ensure(site, Path.Combine(root, name, "state"), renew: false, new RecordingReporter());
         var trees = site.Nodes.Select(n => new NodeTree(n.Name,
             files.Select((f, i) => NodeFile.Binary(NodePaths.Bin(FormattableString.Invariant($"f{i:D4}-{Path.GetFileName(f)}")), f, "bench"))
-                .Concat(pki.PkiFilesFor(n)).ToList(), Components.UnitsFor(n.Roles))).ToList();
+                .Concat(pki.PkiFilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList();
         var options = new BuildOptions
         {
             SitePath = "bench.yaml", OutDir = Path.Combine(root, name, "artifacts"), CacheDir = Path.Combine(root, name, "cache"), StateDir = Path.Combine(root, name, "state"),

@@ -259,7 +259,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
 
     /// <summary>
     /// Checks the lock provides, for every arch in the site, every binary the roles of that arch's nodes need
-    /// (<see cref="Components.FetchedBinariesFor"/>), and names each one missing.
+    /// (<see cref="ComponentTable.FetchedBinariesFor"/>), and names each one missing.
     /// </summary>
     public void CheckProvides(SiteSpec site)
     {
@@ -269,7 +269,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         {
             var provided = Artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(arch)).SelectMany(a => a.NodePaths).ToHashSet();
             var needed = site.Nodes.Where(n => n.Arch == arch)
-                .SelectMany(n => Components.FetchedBinariesFor(n.Roles).Select(p => (Path: p, Node: n.Name)))
+                .SelectMany(n => ComponentTable.FetchedBinariesFor(n.Roles).Select(p => (Path: p, Node: n.Name)))
                 .Where(x => !provided.Contains(x.Path))
                 .GroupBy(x => x.Path);
             foreach (var group in needed)

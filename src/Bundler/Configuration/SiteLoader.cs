@@ -33,9 +33,6 @@ public static partial class SiteLoader
     private static readonly string[] PkiKeys = ["keyAlgorithm", "caValidityDays", "leafValidityDays", "caKeyOnMasters"];
     private static readonly string[] NodeKeys = ["name", "ip", "roles", "arch"];
 
-    /// <summary>Ports the components bind on a node; the local proxy must not collide with them.</summary>
-    private static readonly int[] ComponentPorts = [2379, 2380, 2381, 10248, 10249, 10250, 10256, 10257, 10259];
-
     public sealed record Result(SiteSpec Site, IReadOnlyList<Diagnostic> Warnings);
 
     public static Result Load(string path, PinCatalog pins)
@@ -333,9 +330,9 @@ public static partial class SiteLoader
                 "allowed: a different port: kube-nginx and kube-apiserver both listen on a master");
         foreach (var (key, port) in new[] { ("apiServer.port", api.Port), ("apiServer.localProxyPort", api.LocalProxyPort) })
         {
-            if (ComponentPorts.Contains(port))
+            if (Layout.ComponentTable.FixedPorts.Contains(port))
                 bag.Error(spots[key], key, $"port {port} is used by another cluster component",
-                    $"allowed: any port but {string.Join(", ", ComponentPorts)}");
+                    $"allowed: any port but {string.Join(", ", Layout.ComponentTable.FixedPorts)}");
             if (network is not null && port >= network.NodePortFirst && port <= network.NodePortLast)
                 bag.Error(spots[key], key, $"port {port} lies inside network.nodePortRange {network.NodePortRange}",
                     "allowed: a port outside the node-port range");

@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
+
 namespace Bundler.Layout;
 
-/// <summary>What kind of file, for modes, the manifest and which units a change restarts.</summary>
+/// <summary>What kind of file, for modes and the manifest.</summary>
 public enum FileKind { Binary, Config, Certificate, PrivateKey, Kubeconfig, Unit, Manifest }
 
 /// <summary>
@@ -15,8 +17,14 @@ public sealed record NodeFile(string Path, UnixFileMode Mode, FileKind Kind)
     /// <summary>A local file with the bytes (binaries), or null when <see cref="Content"/> is set.</summary>
     public string? SourceFile { get; init; }
 
-    /// <summary>The component a binary belongs to (kubernetes-server, etcd, ...), so packaging can share it across nodes.</summary>
+    /// <summary>The lock artifact a binary comes from (kubernetes-server, etcd, ...): the manifest's <c>component</c>.</summary>
     public string? Component { get; init; }
+
+    /// <summary>
+    /// The components whose units a change of this file restarts (a newer bundle restarts only these). Set by the
+    /// table row the file comes from: the roles table (binaries), the template table, the certificate table.
+    /// </summary>
+    public ImmutableArray<ComponentSpec> Restarts { get; init; } = [];
 
     public const UnixFileMode Executable = (UnixFileMode)0b111_101_101;   // 0755
     public const UnixFileMode Public = (UnixFileMode)0b110_100_100;       // 0644
@@ -29,6 +37,6 @@ public sealed record NodeFile(string Path, UnixFileMode Mode, FileKind Kind)
             Content = System.Text.Encoding.UTF8.GetBytes(text),
         };
 
-    public static NodeFile Binary(string path, string sourceFile, string component) =>
-        new(path, Executable, FileKind.Binary) { SourceFile = sourceFile, Component = component };
+    public static NodeFile Binary(string path, string sourceFile, string component, ImmutableArray<ComponentSpec> restarts = default) =>
+        new(path, Executable, FileKind.Binary) { SourceFile = sourceFile, Component = component, Restarts = restarts.IsDefault ? [] : restarts };
 }

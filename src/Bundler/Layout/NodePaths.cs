@@ -38,10 +38,4 @@ public static class NodePaths
     public const string KubeletConfig = KubernetesDir + "/kubelet-config.yaml";
     public const string KubeProxyConfig = KubernetesDir + "/kube-proxy-config.yaml";
     public const string SchedulerConfig = KubernetesDir + "/kube-scheduler-config.yaml";
-
-    /// <summary>Units in start order (SPEC §3). A node starts the subset its roles need.</summary>
-    public static readonly IReadOnlyList<string> UnitStartOrder =
-    [
-        "containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kubelet", "kube-proxy",
-    ];
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Bundler.Layout;
 
 namespace Bundler.Packaging;
 
@@ -41,45 +40,4 @@ public static class BundleLayout
     public static string EntryName(string nodePath) => nodePath.TrimStart('/');
 
     public static string Padded(long value) => value.ToString(CultureInfo.InvariantCulture).PadLeft(SizeWidth, '0');
-
-    /// <summary>Which units a changed file restarts (a newer bundle restarts only these).</summary>
-    public static IReadOnlyList<string> UnitsAffectedBy(string path, IReadOnlyList<string> nodeUnits)
-    {
-        ArgumentNullException.ThrowIfNull(nodeUnits);
-        var name = Path.GetFileName(path);
-        IEnumerable<string> units = path switch
-        {
-            _ when path.StartsWith(NodePaths.UnitDir + "/", StringComparison.Ordinal) => [Path.GetFileNameWithoutExtension(name)],
-            _ when path.StartsWith(NodePaths.BinDir + "/", StringComparison.Ordinal) => name switch
-            {
-                "etcdctl" or "kubectl" or "ctr" or "crictl" => [],
-                "containerd" or "containerd-shim-runc-v2" or "runc" => ["containerd"],
-                _ => [name],
-            },
-            _ when path.StartsWith(NodePaths.CniBinDir + "/", StringComparison.Ordinal) => [],
-            _ when path.StartsWith(NodePaths.EtcdPkiDir + "/", StringComparison.Ordinal) =>
-                name.StartsWith("healthcheck", StringComparison.Ordinal) ? [] : ["etcd", "kube-apiserver"],
-            NodePaths.NginxConf => ["kube-nginx"],
-            NodePaths.ContainerdConfig => ["containerd"],
-            NodePaths.KubeletConfig => ["kubelet"],
-            NodePaths.KubeProxyConfig => ["kube-proxy"],
-            NodePaths.SchedulerConfig => ["kube-scheduler"],
-            NodePaths.EncryptionConfig or NodePaths.AuditPolicy => ["kube-apiserver"],
-            _ when path == NodePaths.Kubeconfig("kubelet") => ["kubelet"],
-            _ when path == NodePaths.Kubeconfig("kube-proxy") => ["kube-proxy"],
-            _ when path == NodePaths.Kubeconfig("controller-manager") => ["kube-controller-manager"],
-            _ when path == NodePaths.Kubeconfig("scheduler") => ["kube-scheduler"],
-            _ when path.StartsWith(NodePaths.PkiDir + "/", StringComparison.Ordinal) => name switch
-            {
-                "kubelet.crt" or "kubelet.key" => ["kubelet"],
-                "sa.key" => ["kube-apiserver", "kube-controller-manager"],
-                _ when name.StartsWith("apiserver", StringComparison.Ordinal) || name.StartsWith("front-proxy", StringComparison.Ordinal) || name == "sa.pub" =>
-                    ["kube-apiserver"],
-                // The CA is trusted by every component.
-                _ => nodeUnits.Where(u => u != "containerd"),
-            },
-            _ => [],
-        };
-        return units.Where(nodeUnits.Contains).Distinct().ToList();
-    }
 }

@@ -200,9 +200,11 @@ public sealed class PackageStep : IStep
         entries.AddRange(dirs.Select(d => new PayloadEntry(BundleLayout.EntryName(d.Key), d.Value)));
         entries.AddRange(tree.Files.Where(f => f.Content is not null).Select(f => new PayloadEntry(BundleLayout.EntryName(f.Path), f.Mode, f.Content)));
         var table = new StringBuilder();
+        var byPath = tree.Files.ToDictionary(f => f.Path, StringComparer.Ordinal);
         foreach (var f in files)
         {
-            var units = BundleLayout.UnitsAffectedBy(f.Path, tree.Units);
+            // In start order, and only units this node runs.
+            var units = tree.Units.Where(u => byPath[f.Path].Restarts.Any(c => c.Name == u)).ToList();
             table.Append(f.Path).Append('\t').Append(f.Mode).Append('\t').Append(f.Sha256).Append('\t')
                 .Append(units.Count == 0 ? "-" : string.Join(',', units)).Append('\n');
         }
@@ -252,11 +254,7 @@ public sealed class PackageStep : IStep
 
     private static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, NodeTree tree, long epoch)
     {
-        var dataDirs = new List<string>();
-        if (node.Is(Roles.Etcd))
-            dataDirs.Add(NodePaths.EtcdDataDir);
-        if (node.Is(Roles.Worker))
-            dataDirs.Add(NodePaths.KubeletDir);
+        var dataDirs = ComponentTable.DataDirsFor(node.Roles);
         return
         [
             new("KB_SITE", site.Name),

@@ -50,9 +50,9 @@ public sealed class PkiMaterial : IPkiResult
         {
             var spec = item.Instance.Spec;
             if (item.Instance.HoldsCertificate(_site, node))
-                files.Add(NodeFile.Text(spec.NodePath, item.CertificatePem ?? item.PublicPem!, FileKind.Certificate));
+                files.Add(NodeFile.Text(spec.NodePath, item.CertificatePem ?? item.PublicPem!, FileKind.Certificate) with { Restarts = spec.Restarts });
             if (item.Instance.HoldsKey(_site, node))
-                files.Add(NodeFile.Text(spec.KeyNodePath!, item.KeyPem, FileKind.PrivateKey));
+                files.Add(NodeFile.Text(spec.KeyNodePath!, item.KeyPem, FileKind.PrivateKey) with { Restarts = spec.KeyRestarts });
         }
         return files;
     }
@@ -60,11 +60,9 @@ public sealed class PkiMaterial : IPkiResult
     public Credential ClientCredential(string identity, NodeSpec? node = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(identity);
-        var spec = CertificateTable.Rows.FirstOrDefault(r => r.Identity == identity)
-                   ?? throw new ArgumentException($"unknown client identity '{identity}'; known: " +
-                                                  string.Join(", ", CertificateTable.Rows.Where(r => r.Identity is not null).Select(r => r.Identity)), nameof(identity));
+        var spec = CertificateTable.CredentialRow(identity);
         Item? item;
-        if (spec.Per == Per.Cluster)
+        if (spec.Per is null)
             item = Items.First(i => i.Instance.Spec == spec);
         else
         {

@@ -17,7 +17,7 @@ public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnly
             var text = spec.Identity is null
                 ? templates.Render(spec.Template, model)
                 : templates.Render(spec.Template, RenderModel.ForKubeconfig(model, site, node, spec, pki));
-            files.Add(NodeFile.Text(spec.NodePath, text, spec.Kind, spec.Mode));
+            files.Add(NodeFile.Text(spec.NodePath, text, spec.Kind, spec.Mode) with { Restarts = spec.Restarts });
         }
         return files;
     }

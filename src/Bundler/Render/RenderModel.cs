@@ -47,8 +47,8 @@ public static class RenderModel
             },
             ["etcd"] = new Dictionary<string, object?>
             {
-                ["initialCluster"] = string.Join(",", site.EtcdMembers.Select(m => $"{m.Name}=https://{m.Ip}:2380")),
-                ["clientUrls"] = string.Join(",", site.EtcdMembers.Select(m => $"https://{m.Ip}:2379")),
+                ["initialCluster"] = string.Join(",", site.EtcdMembers.Select(m => $"{m.Name}=https://{m.Ip}:{ComponentTable.Etcd.Port("peer")}")),
+                ["clientUrls"] = string.Join(",", site.EtcdMembers.Select(m => $"https://{m.Ip}:{ComponentTable.Etcd.Port("client")}")),
             },
             ["masters"] = site.Masters.Select(m => new Dictionary<string, object?> { ["name"] = m.Name, ["ip"] = m.Ip.ToString() }).ToList(),
             // Every OTHER node with the worker role: its pod /24 is reached through its node IP.
@@ -63,8 +63,8 @@ public static class RenderModel
                 ["sandboxImage"] = TemplateCatalog.SandboxImage,
             },
             ["paths"] = Paths,
-            // Only masters carry the encryption key (pki-spec §1c); other nodes never see it, not even in memory here.
-            ["encryption"] = new Dictionary<string, object?> { ["keyBase64"] = node.Is(Roles.Master) ? pki.EncryptionKeyBase64 : "" },
+            // Only apiservers carry the encryption key (pki-spec §1c); other nodes never see it, not even in memory here.
+            ["encryption"] = new Dictionary<string, object?> { ["keyBase64"] = ComponentTable.KubeApiserver.RunsOn(node) ? pki.EncryptionKeyBase64 : "" },
         };
     }
 
@@ -82,7 +82,7 @@ public static class RenderModel
             ["kubeconfig"] = new Dictionary<string, object?>
             {
                 ["file"] = Path.GetFileName(spec.NodePath),
-                ["user"] = TemplateCatalog.UserFor(identity, node),
+                ["user"] = TemplateCatalog.UserFor(identity, site, node),
                 ["server"] = $"https://127.0.0.1:{port}",
                 ["caData"] = Base64(pki.CaCertificatePem),
                 ["certData"] = Base64(credential.CertificatePem),

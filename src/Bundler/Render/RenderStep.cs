@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Bundler.Configuration;
 using Bundler.Fetch;
 using Bundler.Layout;
@@ -41,16 +42,26 @@ public sealed class RenderStep : IStep
             cancellationToken.ThrowIfCancellationRequested();
             var files = new List<NodeFile>(renderer.Render(node));
             files.AddRange(pki.PkiFilesFor(node));
-            foreach (var path in Components.FetchedBinariesFor(node.Roles))
+            foreach (var component in ComponentTable.For(node.Roles))
             {
-                var fetched = fetch.FileFor(node.Arch, path);
-                files.Add(NodeFile.Binary(path, fetched.LocalPath, fetched.Component));
+                ImmutableArray<ComponentSpec> restarts = component.IsUnit ? [component] : [];
+                foreach (var path in component.Binaries)
+                    files.Add(Fetched(path, restarts));
+                foreach (var path in component.Tools)
+                    files.Add(Fetched(path, []));
+                if (component.BuiltBinary is { } built)
+                    files.Add(NodeFile.Binary(built, nginx.BinaryFor(node.Arch), "kube-nginx", restarts));
             }
-            files.Add(NodeFile.Binary(Components.KubeNginx, nginx.BinaryFor(node.Arch), "kube-nginx"));
             var duplicate = files.GroupBy(f => f.Path, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
                 throw new InvalidOperationException($"{node.Name}: two files for {duplicate.Key}");
-            trees.Add(new NodeTree(node.Name, files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), Components.UnitsFor(node.Roles)));
+            trees.Add(new NodeTree(node.Name, files.OrderBy(f => f.Path, StringComparer.Ordinal).ToList(), ComponentTable.UnitsFor(node.Roles)));
+
+            NodeFile Fetched(string path, ImmutableArray<ComponentSpec> restarts)
+            {
+                var fetched = fetch.FileFor(node.Arch, path);
+                return NodeFile.Binary(path, fetched.LocalPath, fetched.Component, restarts);
+            }
         }
         return new RenderResult(trees);
     }

@@ -1,5 +1,8 @@
+using System.Collections.Immutable;
 using Bundler.Configuration;
 using Bundler.Layout;
+using Bundler.Pki;
+using static Bundler.Layout.ComponentTable;
 
 namespace Bundler.Render;
 
@@ -14,6 +17,9 @@ public sealed record TemplateSpec(
 
     /// <summary>Kubeconfigs: true = through kube-nginx (127.0.0.1:localProxyPort), false = the local apiserver.</summary>
     public bool ViaLocalProxy { get; init; }
+
+    /// <summary>Units a change of the rendered file restarts.</summary>
+    public ImmutableArray<ComponentSpec> Restarts { get; init; } = [];
 }
 
 /// <summary>
@@ -29,71 +35,66 @@ public static class TemplateCatalog
     public const string PodRoutes = NodePaths.KubernetesDir + "/pod-routes.conf";
     public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.hbs";
 
-    private static bool Etcd(SiteSpec s, NodeSpec n) => n.Is(Roles.Etcd);
-    private static bool Master(SiteSpec s, NodeSpec n) => n.Is(Roles.Master);
-    private static bool Worker(SiteSpec s, NodeSpec n) => n.Is(Roles.Worker);
-    private static bool FirstMaster(SiteSpec s, NodeSpec n) => n.Is(Roles.Master) && s.FirstMaster.Name == n.Name;
+    /// <summary>Nodes that run the component (the roles table decides which).</summary>
+    private static Func<SiteSpec, NodeSpec, bool> Running(ComponentSpec component) => (_, node) => component.RunsOn(node);
+
+    /// <summary>Nodes that hold the key of a certificate table row (the certificate table decides which).</summary>
+    private static Func<SiteSpec, NodeSpec, bool> HoldersOf(string certificate) => (site, node) => CertificateTable.Row(certificate).KeyGoesTo(site, node);
+
     private static bool Every(SiteSpec s, NodeSpec n) => true;
 
-    private static TemplateSpec Unit(string name, Func<SiteSpec, NodeSpec, bool> when) =>
-        new($"units/{name}.service.hbs", NodePaths.Unit(name), FileKind.Unit, when);
+    private static TemplateSpec Unit(ComponentSpec component) =>
+        new($"units/{component.Name}.service.hbs", NodePaths.Unit(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
 
-    private static TemplateSpec Kubeconfig(string file, string identity, bool viaLocalProxy, Func<SiteSpec, NodeSpec, bool> when) =>
-        new(KubeconfigTemplate, NodePaths.Kubeconfig(file), FileKind.Kubeconfig, when, NodeFile.Secret)
+    private static TemplateSpec Config(string template, string nodePath, Func<SiteSpec, NodeSpec, bool> when, params ComponentSpec[] restarts) =>
+        new(template, nodePath, FileKind.Config, when) { Restarts = [.. restarts] };
+
+    /// <summary>A kubeconfig goes where its credential may go (the certificate table's holders).</summary>
+    private static TemplateSpec Kubeconfig(string identity, bool viaLocalProxy, params ComponentSpec[] restarts)
+    {
+        var credential = CertificateTable.CredentialRow(identity);
+        return new(KubeconfigTemplate, credential.NodePath, FileKind.Kubeconfig, HoldersOf(credential.Name), NodeFile.Secret)
         {
             Identity = identity,
             ViaLocalProxy = viaLocalProxy,
+            Restarts = [.. restarts],
         };
+    }
 
     public static readonly IReadOnlyList<TemplateSpec> All =
     [
-        Unit("etcd", Etcd),
-        Unit("kube-apiserver", Master),
-        Unit("kube-controller-manager", Master),
-        Unit("kube-scheduler", Master),
-        Unit("containerd", Worker),
-        Unit("kubelet", Worker),
-        Unit("kube-proxy", Worker),
-        Unit("kube-nginx", Every),
+        .. ComponentTable.Rows.Where(c => c.IsUnit).Select(Unit),
 
-        new("kubernetes/encryption-config.yaml.hbs", NodePaths.EncryptionConfig, FileKind.Config, Master, NodeFile.Secret),
-        new("kubernetes/audit-policy.yaml.hbs", NodePaths.AuditPolicy, FileKind.Config, Master),
-        new("kubernetes/kube-scheduler-config.yaml.hbs", NodePaths.SchedulerConfig, FileKind.Config, Master),
-        new("kubernetes/kubelet-config.yaml.hbs", NodePaths.KubeletConfig, FileKind.Config, Worker),
-        new("kubernetes/kube-proxy-config.yaml.hbs", NodePaths.KubeProxyConfig, FileKind.Config, Worker),
-        new("kubernetes/pod-routes.conf.hbs", PodRoutes, FileKind.Config, Every),
+        Config("kubernetes/encryption-config.yaml.hbs", NodePaths.EncryptionConfig, Running(KubeApiserver), KubeApiserver) with { Mode = NodeFile.Secret },
+        Config("kubernetes/audit-policy.yaml.hbs", NodePaths.AuditPolicy, Running(KubeApiserver), KubeApiserver),
+        Config("kubernetes/kube-scheduler-config.yaml.hbs", NodePaths.SchedulerConfig, Running(KubeScheduler), KubeScheduler),
+        Config("kubernetes/kubelet-config.yaml.hbs", NodePaths.KubeletConfig, Running(Kubelet), Kubelet),
+        Config("kubernetes/kube-proxy-config.yaml.hbs", NodePaths.KubeProxyConfig, Running(KubeProxy), KubeProxy),
+        Config("kubernetes/pod-routes.conf.hbs", PodRoutes, Every),
 
-        Kubeconfig("admin", "admin", viaLocalProxy: false, Master),
-        Kubeconfig("super-admin", "super-admin", viaLocalProxy: false, FirstMaster),
-        Kubeconfig("controller-manager", "controller-manager", viaLocalProxy: false, Master),
-        Kubeconfig("scheduler", "scheduler", viaLocalProxy: false, Master),
-        Kubeconfig("kubelet", "kubelet", viaLocalProxy: true, Worker),
-        Kubeconfig("kube-proxy", "kube-proxy", viaLocalProxy: true, Worker),
+        Kubeconfig("admin", viaLocalProxy: false),
+        Kubeconfig("super-admin", viaLocalProxy: false),
+        Kubeconfig("controller-manager", viaLocalProxy: false, KubeControllerManager),
+        Kubeconfig("scheduler", viaLocalProxy: false, KubeScheduler),
+        Kubeconfig("kubelet", viaLocalProxy: true, Kubelet),
+        Kubeconfig("kube-proxy", viaLocalProxy: true, KubeProxy),
 
-        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, FirstMaster),
-        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, FirstMaster),
+        // Applied once with the super-admin credential: they go where it goes.
+        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
 
-        new("containerd/config.toml.hbs", NodePaths.ContainerdConfig, FileKind.Config, Worker),
-        new("containerd/crictl.yaml.hbs", NodePaths.CrictlConfig, FileKind.Config, Worker),
-        new("cni/10-kbundle.conflist.hbs", NodePaths.CniConfDir + "/10-kbundle.conflist", FileKind.Config, Worker),
-        new("cni/99-loopback.conf.hbs", NodePaths.CniConfDir + "/99-loopback.conf", FileKind.Config, Worker),
-        new("nginx/nginx.conf.hbs", NodePaths.NginxConf, FileKind.Config, Every),
-        new("system/sysctl.conf.hbs", NodePaths.Sysctl, FileKind.Config, Every),
-        new("system/modules-load.conf.hbs", NodePaths.ModulesLoad, FileKind.Config, Every),
+        Config("containerd/config.toml.hbs", NodePaths.ContainerdConfig, Running(Containerd), Containerd),
+        Config("containerd/crictl.yaml.hbs", NodePaths.CrictlConfig, Running(Containerd)),
+        Config("cni/10-kbundle.conflist.hbs", NodePaths.CniConfDir + "/10-kbundle.conflist", Running(CniPlugins)),
+        Config("cni/99-loopback.conf.hbs", NodePaths.CniConfDir + "/99-loopback.conf", Running(CniPlugins)),
+        Config("nginx/nginx.conf.hbs", NodePaths.NginxConf, Running(KubeNginx), KubeNginx),
+        Config("system/sysctl.conf.hbs", NodePaths.Sysctl, Every),
+        Config("system/modules-load.conf.hbs", NodePaths.ModulesLoad, Every),
     ];
 
     /// <summary>The rows a node receives, in table order.</summary>
     public static IEnumerable<TemplateSpec> For(SiteSpec site, NodeSpec node) => All.Where(t => t.When(site, node));
 
-    /// <summary>The user name a kubeconfig identity authenticates as (pki-spec §1b: the certificate's CN).</summary>
-    public static string UserFor(string identity, NodeSpec node) => identity switch
-    {
-        "admin" => "kubernetes-admin",
-        "super-admin" => "kubernetes-super-admin",
-        "controller-manager" => "system:kube-controller-manager",
-        "scheduler" => "system:kube-scheduler",
-        "kubelet" => $"system:node:{node.Name}",
-        "kube-proxy" => "system:kube-proxy",
-        _ => throw new ArgumentOutOfRangeException(nameof(identity), identity, "unknown kubeconfig identity"),
-    };
+    /// <summary>The user name a kubeconfig identity authenticates as: its certificate's CN (the certificate table's row).</summary>
+    public static string UserFor(string identity, SiteSpec site, NodeSpec node) => CertificateTable.CredentialRow(identity).CommonName(site, node);
 }

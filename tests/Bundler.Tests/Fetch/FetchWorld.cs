@@ -31,7 +31,7 @@ public sealed class FetchWorld : IDisposable
 
     /// <summary>Roles of the test site's single node, and the binaries the lock must provide for them.</summary>
     public const Roles NodeRoles = Roles.Etcd | Roles.Master;
-    public static readonly IReadOnlyList<string> NodeBinaries = Components.FetchedBinariesFor(NodeRoles).ToList();
+    public static readonly IReadOnlyList<string> NodeBinaries = ComponentTable.FetchedBinariesFor(NodeRoles).ToList();
 
     /// <summary>A release archive: a top folder with every binary the test node needs, and a README we never take.</summary>
     public static byte[] EtcdArchive(string marker = "") => TarGz(

@@ -99,7 +99,7 @@ public sealed class LockFileTests
         var nginx = Assert.Single(lockFile.Artifacts, a => a.Kind == ArtifactKind.Source);
         Assert.Equal(("nginx", "1.30.3", "any", "sha256"), (nginx.Name, nginx.Version, nginx.Arch, nginx.Algorithm));
         Assert.All(lockFile.Artifacts.Where(a => a.Name == "kubernetes-server"), a => Assert.Equal("sha512", a.Algorithm));
-        var everything = Layout.Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker).ToList();
+        var everything = Layout.ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker).ToList();
         foreach (var arch in new[] { Arch.Amd64, Arch.Arm64 })
         {
             var provided = lockFile.Artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(arch)).SelectMany(a => a.NodePaths).ToHashSet();

@@ -59,11 +59,11 @@ public sealed class BundleFixture : IDisposable
 
     public string State => Path.Combine(Root, "state");
 
-    public RenderResult Render() => new(Site.Nodes.Select(n => new NodeTree(n.Name, Tweak(n, FilesFor(n)).ToList(), Components.UnitsFor(n.Roles))).ToList());
+    public RenderResult Render() => new(Site.Nodes.Select(n => new NodeTree(n.Name, Tweak(n, FilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList());
 
     public IEnumerable<NodeFile> FilesFor(NodeSpec node)
     {
-        var units = Components.UnitsFor(node.Roles);
+        var units = ComponentTable.UnitsFor(node.Roles);
         var binaries = new List<string> { "kube-nginx" };
         if (node.Is(Roles.Etcd)) binaries.AddRange(["etcd", "etcdctl"]);
         if (node.Is(Roles.Master)) binaries.AddRange(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]);
@@ -111,7 +111,7 @@ public sealed class BundleFixture : IDisposable
         var context = new BuildContext(Site, "pins.yaml", options, new RecordingReporter());
         var pki = PkiStore.Ensure(Site, State, renew, context.Reporter);
         var fetched = new Dictionary<(Arch, string), FetchedFile>();
-        foreach (var path in Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
+        foreach (var path in ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
             fetched[(Arch.Amd64, path)] = new FetchedFile(Path.Combine(BinDir, "kubectl"), "stand-in");
         var nginx = new Bundler.Nginx.NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = Path.Combine(BinDir, "kube-nginx") },
             new Bundler.Nginx.NginxProvenance("1.22.1", "", [], "", ""));

@@ -181,17 +181,6 @@ public sealed class PackageStepTests : IDisposable
         Assert.True(syntax.Code == 0, syntax.Err);
     }
 
-    [Theory]
-    [InlineData("/opt/k8s/bin/kubelet", "kubelet")]
-    [InlineData("/etc/kubernetes/pki/apiserver.key", "kube-apiserver")]
-    [InlineData("/etc/kube-nginx/nginx.conf", "kube-nginx")]
-    [InlineData("/etc/systemd/system/etcd.service", "etcd")]
-    public void GivenAChangedFile_ThenOnlyItsUnitsRestart(string path, string unit)
-    {
-        var units = Components.UnitsFor(global::Bundler.Configuration.Roles.Etcd | global::Bundler.Configuration.Roles.Master | global::Bundler.Configuration.Roles.Worker);
-        Assert.Equal([unit], BundleLayout.UnitsAffectedBy(path, units));
-    }
-
     [Fact]
     public void GivenAKeyFolder_ThenItIs0700AndOtherFolders0755()
     {

@@ -61,7 +61,7 @@ public sealed class RenderFixture : IDisposable
         var files = new Dictionary<(Arch, string), FetchedFile>();
         foreach (var arch in site.Arches)
         {
-            foreach (var path in Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
+            foreach (var path in ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
             {
                 var local = Path.Combine(BinDir, Names.Of(arch), path.TrimStart('/'));
                 Directory.CreateDirectory(Path.GetDirectoryName(local)!);

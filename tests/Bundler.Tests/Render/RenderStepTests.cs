@@ -47,7 +47,7 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
         Assert.DoesNotContain(NodePaths.Unit("kube-apiserver"), paths);
         Assert.Contains(NodePaths.Kubeconfig("kubelet"), paths);
         Assert.Contains(NodePaths.Bin("kubelet"), paths);
-        Assert.Contains(Components.KubeNginx, paths);
+        Assert.Contains(ComponentTable.KubeNginx.BuiltBinary!, paths);
         Assert.Equal(["containerd", "kube-nginx", "kubelet", "kube-proxy"], fixture.Tree("k8s-04").Units);
     }
 
@@ -115,6 +115,23 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
             foreach (var ip in new[] { "192.168.93.11", "192.168.93.12", "192.168.93.13" })
                 Assert.Contains($"server {ip}:6443 max_fails=3 fail_timeout=30s;", text, StringComparison.Ordinal);
         }
+    }
+
+    [Theory]
+    [InlineData("k8s-04", "/opt/k8s/bin/kubelet", "kubelet")]
+    [InlineData("k8s-04", "/opt/k8s/bin/runc", "containerd")]
+    [InlineData("k8s-04", "/opt/k8s/bin/kubectl", "")]
+    [InlineData("k8s-01", "/etc/kubernetes/pki/apiserver.key", "kube-apiserver")]
+    [InlineData("k8s-01", "/etc/kubernetes/pki/sa.key", "kube-apiserver,kube-controller-manager")]
+    [InlineData("k8s-04", "/etc/kube-nginx/nginx.conf", "kube-nginx")]
+    [InlineData("k8s-01", "/etc/systemd/system/etcd.service", "etcd")]
+    [InlineData("k8s-04", "/etc/kubernetes/kubelet.conf", "kubelet")]
+    [InlineData("k8s-01", "/etc/kubernetes/admin.conf", "")]
+    public void GivenARenderedFile_WhenItChanges_ThenItRestartsOnlyTheUnitsTheTablesName(string node, string path, string units)
+    {
+        var file = fixture.Tree(node).Files.Single(f => f.Path == path);
+
+        Assert.Equal(units, string.Join(",", file.Restarts.Select(c => c.Name)));
     }
 
     private List<string> RouteLines(string node) =>
