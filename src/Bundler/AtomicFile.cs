@@ -15,6 +15,14 @@ public static class AtomicFile
         Write(path, stream => stream.Write(copy), mode);
     }
 
+    /// <summary>Writes only when the file is missing or holds other text: an unchanged file keeps its mtime.</summary>
+    public static void WriteIfChanged(string path, string contents, UnixFileMode? mode = null)
+    {
+        if (File.Exists(path) && File.ReadAllText(path) == contents)
+            return;
+        WriteAllText(path, contents, mode);
+    }
+
     public static void Write(string path, Action<Stream> writer, UnixFileMode? mode = null)
     {
         ArgumentNullException.ThrowIfNull(writer);

@@ -12,6 +12,15 @@ public static class ExitCodes
     public const int PreflightFailed = 3;
     /// <summary>An integrity check failed: checksum, signature, payload.</summary>
     public const int IntegrityError = 4;
+
+    /// <summary>The exit code of a failure: the one mapping from exceptions to codes, for every command.</summary>
+    public static int For(Exception error) => error switch
+    {
+        UserInputException => UsageError,
+        IntegrityException => IntegrityError,
+        AggregateException { InnerExceptions.Count: 1 } a => For(a.InnerExceptions[0]),
+        _ => Failure,
+    };
 }
 
 /// <summary>

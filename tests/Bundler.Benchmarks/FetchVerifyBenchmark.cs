@@ -29,9 +29,8 @@ public static class FetchVerifyBenchmark
 
             var ours = await MedianAsync(async () =>
             {
-                var site = SiteLoader.Load(sitePath, PinCatalog.FromFile(lockPath)).Site;
                 var options = new BuildOptions { SitePath = sitePath, PinsFile = lockPath, CacheDir = cacheDir, Offline = true };
-                await new FetchStep().RunAsync(new BuildContext(site, lockPath, options, new RecordingReporter()), CancellationToken.None);
+                await new FetchStep().RunAsync(Builder.LoadInputs(options), new RecordingReporter());
             });
             var anchor = await MedianAsync(async () =>
             {

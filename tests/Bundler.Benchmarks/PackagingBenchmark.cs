@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using Bundler.Configuration;
+using Bundler.Fetch;
 using Bundler.Layout;
+using Bundler.Nginx;
 using Bundler.Packaging;
 using Bundler.Pipeline;
 using Bundler.Pki;
@@ -67,23 +69,24 @@ public static class PackagingBenchmark
             FormattableString.Invariant($"  - name: n{i:D3}\n    ip: 10.88.{1 + i / 200}.{10 + i % 200}\n    roles: [{(i == 0 ? "etcd, master, worker" : "worker")}]\n")));
         var pins = PinCatalog.Default();
         var site = SiteLoader.Parse(yaml, "bench.yaml", pins, new string('0', 64)).Site;
-        var pki = PkiStore.Ensure(site, Path.Combine(root, name, "state"), renew: false, new RecordingReporter());
-        var trees = site.Nodes.Select(n => new NodeTree(n.Name,
-            files.Select((f, i) => NodeFile.Binary(NodePaths.Bin(FormattableString.Invariant($"f{i:D4}-{Path.GetFileName(f)}")), f, "bench"))
-                .Concat(pki.PkiFilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList();
         var options = new BuildOptions
         {
             SitePath = "bench.yaml", OutDir = Path.Combine(root, name, "artifacts"), CacheDir = Path.Combine(root, name, "cache"), StateDir = Path.Combine(root, name, "state"),
         };
+        var inputs = new BuildInputs(site, new LockFile("bench-lock.yaml", site.Kubernetes, []), options);
+        var pki = PkiStep.Run(inputs, new RecordingReporter());
+        var trees = site.Nodes.Select(n => new NodeTree(n.Name,
+            files.Select((f, i) => NodeFile.Binary(NodePaths.Bin(FormattableString.Invariant($"f{i:D4}-{Path.GetFileName(f)}")), f, "bench"))
+                .Concat(pki.Material.PkiFilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList();
+        var fetched = new FetchResult([], new Dictionary<(Arch, string), FetchedFile>());
+        var nginx = new NginxResult(new Dictionary<Arch, string>(), new NginxProvenance("0", "", [], "", ""));
         var times = new List<double>();
         for (var run = 0; run < runs; run++)
         {
-            var context = new BuildContext(site, "pins.yaml", options, new RecordingReporter());
-            context.Set(new RenderResult(trees));
-            context.Set<IPkiResult>(pki);
+            var reporter = new RecordingReporter();
             var clock = Stopwatch.StartNew();
-            await new PackageStep().RunAsync(context, CancellationToken.None);
-            await new SignStep().RunAsync(context, CancellationToken.None);
+            var packaged = await PackageStep.RunAsync(inputs, new RenderResult(trees), fetched, nginx, pki, reporter);
+            await SignStep.RunAsync(inputs, packaged, pki.SigningKey, reporter);
             times.Add(clock.Elapsed.TotalSeconds);
         }
         return (times[0], times[^1]);

@@ -93,7 +93,7 @@ public static class CertsCommand
     }
 
     /// <summary>Every certificate every node carries, nodes in site order, certificates in table order.</summary>
-    public static IReadOnlyList<Row> Rows(SiteSpec site, IPkiResult pki, DateTimeOffset now)
+    public static IReadOnlyList<Row> Rows(SiteSpec site, PkiMaterial pki, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(pki);

@@ -36,7 +36,7 @@ public sealed class ConsoleReporter(CliOutput output) : IBuildReporter
 
     public void Warning(string message) => Line($"[yellow]warning:[/] {Markup.Escape(message)}", "warning: " + message);
 
-    public void StepStarted(IStep step) => Line($"[bold]==> {Steps.Name(step.Name)}[/]", $"==> {Steps.Name(step.Name)}");
+    public void StepStarted(StepName step) => Line($"[bold]==> {Steps.Name(step)}[/]", $"==> {Steps.Name(step)}");
 
     public void StepFinished(StepResult result)
     {

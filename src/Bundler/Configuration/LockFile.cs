@@ -249,6 +249,10 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         return (algorithm, normalized);
     }
 
+    /// <summary>Artifact name → version (the first entry of a name), for the comments at the top of each rendered file.</summary>
+    public IReadOnlyDictionary<string, string> Versions =>
+        Artifacts.DistinctBy(a => a.Name).ToDictionary(a => a.Name, a => a.Version, StringComparer.Ordinal);
+
     /// <summary>Artifacts this site needs: binaries for the site's arches, and every source.</summary>
     public IEnumerable<LockArtifact> ArtifactsFor(SiteSpec site)
     {

@@ -4,32 +4,24 @@ using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
 
-// Reads: site, lock, --mirror, --offline, cache. Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/.
+// Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/ (--cache).
 /// <summary>
-/// Fetches every artifact the site needs (verified, cached), unpacks the named members of each archive into a
-/// folder keyed by the archive checksum, and hands on (arch, node path) -> local file.
+/// Fetches every artifact the site needs (verified, cached; <c>--mirror</c>, <c>--offline</c>), unpacks the named
+/// members of each archive into a folder keyed by the archive checksum, and hands on (arch, node path) -> local file.
 /// </summary>
-public sealed class FetchStep(FetchSettings? settings = null) : IStep
+public sealed class FetchStep(FetchSettings? settings = null)
 {
     private const string CompleteMarker = ".kbundle-unpacked";
     private readonly FetchSettings _settings = settings ?? FetchSettings.Default;
 
-    public StepName Name => StepName.Fetch;
-    public string Reads => "site, lock, cache";
-    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/";
-
-    public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    public async Task<FetchResult> RunAsync(BuildInputs inputs, IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var site = context.Site;
-        var lockFile = LockFile.Load(context.LockFile);
-        if (lockFile.Kubernetes != site.Kubernetes)
-            throw new UserInputException($"{lockFile.Path}: pins Kubernetes {lockFile.Kubernetes}, but the site {site.SourcePath} asks for {site.Kubernetes}");
-        lockFile.CheckProvides(site);
-
-        var artifacts = lockFile.ArtifactsFor(site).ToList();
-        var cache = new ArtifactCache(context.CacheDir);
-        using var fetcher = new ArtifactFetcher(cache, context.Options.Mirrors, context.Options.Offline, _settings, context.Reporter);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(reporter);
+        var site = inputs.Site;
+        var artifacts = inputs.Lock.ArtifactsFor(site).ToList();
+        var cache = new ArtifactCache(inputs.CacheDir);
+        using var fetcher = new ArtifactFetcher(cache, inputs.Options.Mirrors, inputs.Options.Offline, _settings, reporter);
         fetcher.CheckOfflineAvailability(artifacts);
 
         // One fetch per checksum: two entries pinning the same bytes share one cache entry and one partial file.
@@ -58,8 +50,8 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
         }
 
         var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
-        context.Set(new FetchResult(records, files) { Sources = sources });
-        context.Reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
+        reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
+        return new FetchResult(records, files) { Sources = sources };
     }
 
     /// <summary>Unpacks the lock's members once per archive checksum; a warm build only reads the marker.</summary>

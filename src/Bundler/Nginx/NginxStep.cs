@@ -3,25 +3,22 @@ using Bundler.Pipeline;
 
 namespace Bundler.Nginx;
 
-// Reads: FetchResult.Sources["nginx"] (lock kind: source), cache. Writes: cache/nginx/<key>/kube-nginx.
+// Writes: cache/nginx/<key>/kube-nginx (--cache).
 /// <summary>Builds (or takes from the cache) the static kube-nginx every node runs in front of the apiservers.</summary>
-public sealed class NginxStep : IStep
+public static class NginxStep
 {
+    /// <summary>The lock artifact (kind: source) kube-nginx is built from.</summary>
     public const string SourceArtifact = "nginx";
 
-    public StepName Name => StepName.Nginx;
-    public string Reads => "lock (nginx source), cache";
-    public string Writes => "cache/nginx/<key>/kube-nginx";
-
-    public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    public static async Task<NginxResult> RunAsync(BuildInputs inputs, FetchResult fetched, IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var fetched = context.Get<FetchResult>();
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(fetched);
         if (!fetched.Sources.TryGetValue(SourceArtifact, out var source))
-            throw new UserInputException($"{context.LockFile}: no artifact '{SourceArtifact}' with kind: source; kube-nginx is built from it (SPEC §5)");
+            throw new UserInputException($"{inputs.Lock.Path}: no artifact '{SourceArtifact}' with kind: source; kube-nginx is built from it (SPEC §5)");
 
-        var arches = context.Site.Arches.ToList();
-        var outcome = await new NginxBuilder(context.CacheDir, context.Reporter).BuildAsync(source, arches, cancellationToken).ConfigureAwait(false);
-        context.Set(new NginxResult(arches.ToDictionary(a => a, _ => outcome.Binary), outcome.Provenance));
+        var arches = inputs.Site.Arches.ToList();
+        var outcome = await new NginxBuilder(inputs.CacheDir, reporter).BuildAsync(source, arches, cancellationToken).ConfigureAwait(false);
+        return new NginxResult(arches.ToDictionary(a => a, _ => outcome.Binary), outcome.Provenance);
     }
 }

@@ -10,47 +10,50 @@ using Bundler.Nginx;
 using Bundler.Pipeline;
 using Bundler.Pki;
 using Bundler.Render;
+using Bundler.Signing;
 
 namespace Bundler.Packaging;
 
-/// <summary>What package hands to sign: every file it wrote (name in the artifacts folder) and its sha256, hashed as written.</summary>
-public sealed record PackageResult(IReadOnlyDictionary<string, string> Sha256ByFile);
+/// <summary>
+/// What package hands to sign: the manifest it wrote, every file it wrote (name in the artifacts folder) with its
+/// sha256 (hashed as written), and the previous build's signed SHA256SUMS, taken out of the folder before anything
+/// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical).
+/// </summary>
+public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous);
 
-// Reads: rendered trees, fetched binaries, pki certificates, state/<site>/source-date-epoch.
-// Writes: cache/packaging/*.gz (one gzip member per shared binary), artifacts/<site>/<node>.run, manifest.json.
-public sealed class PackageStep : IStep
+// Writes: artifacts/<site>/<node>.run and manifest.json (--out), cache/packaging/ (one gzip member per shared binary, hash
+// records). First takes SHA256SUMS and its signature out of the folder: a folder being rewritten never looks finished.
+public static class PackageStep
 {
-    public const string EpochFile = "source-date-epoch";
-
-    public StepName Name => StepName.Package;
-    public string Reads => "rendered trees, fetched binaries, pki certificates";
-    public string Writes => "artifacts/<site>/<node>.run, manifest.json";
-
     public static string ToolVersion =>
         typeof(PackageStep).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
-    public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    public static async Task<PackageResult> RunAsync(BuildInputs inputs, RenderResult render, FetchResult fetch, NginxResult nginx, PkiResult pki,
+        IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var render = context.Get<RenderResult>();
-        var pki = context.Get<IPkiResult>();
-        context.TryGet<FetchResult>(out var fetch);
-        context.TryGet<NginxResult>(out var nginx);
-        var site = context.Site;
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(render);
+        ArgumentNullException.ThrowIfNull(fetch);
+        ArgumentNullException.ThrowIfNull(nginx);
+        ArgumentNullException.ThrowIfNull(pki);
+        ArgumentNullException.ThrowIfNull(reporter);
+        var site = inputs.Site;
+        var outDir = inputs.OutDir;
 
-        Directory.CreateDirectory(context.OutDir);
-        ForgetUnfinishedOutputs(context.OutDir);
-        var epoch = SourceDateEpoch(context.StateDir);
+        Directory.CreateDirectory(outDir);
+        var previous = SignedSums.TakeFrom(outDir);
+        ForgetUnfinishedOutputs(outDir);
+        var epoch = pki.SourceDateEpoch;
         var mtime = DateTimeOffset.FromUnixTimeSeconds(epoch);
-        var template = BundleHeader.LoadTemplate(context.Options.TemplatesDir);
-        var artifacts = (fetch?.Artifacts ?? []).Select(a => new ArtifactEntry(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
+        var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
+        var artifacts = fetch.Artifacts.Select(a => new ArtifactEntry(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
 
         // Compress once, share across nodes: one gzip member per distinct binary, cached by content hash.
-        var cache = new MemberCache(Path.Combine(context.CacheDir, "packaging"));
+        var cache = new MemberCache(Path.Combine(inputs.CacheDir, "packaging"));
         var binaries = render.Nodes.SelectMany(n => n.Files).Where(f => f.SourceFile is not null)
             .Select(f => (f.Path, f.Mode, Source: Path.GetFullPath(f.SourceFile!))).Distinct().ToList();
         var members = new System.Collections.Concurrent.ConcurrentDictionary<(string, UnixFileMode, string), SharedMember>();
-        using (var progress = context.Reporter.Begin($"compress {binaries.Count} binaries"))
+        using (var progress = reporter.Begin($"compress {binaries.Count} binaries"))
         {
             await Parallel.ForEachAsync(binaries, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
                 (binary, _) =>
@@ -71,7 +74,7 @@ public sealed class PackageStep : IStep
                 var tree = render.Nodes[index];
                 var node = site.Node(tree.Node);
                 var fileRecords = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Describe(f, members)).ToList();
-                var certificates = pki.CertificatesFor(node).OrderBy(c => c.Path, StringComparer.Ordinal)
+                var certificates = pki.Material.CertificatesFor(node).OrderBy(c => c.Path, StringComparer.Ordinal)
                     .Select(c => new CertificateRecord(c.Path, c.Subject, c.Issuer, c.Sans, c.NotBefore, c.NotAfter, c.KeyAlgorithm, c.SerialNumber)).ToList();
                 var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
                 var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
@@ -100,7 +103,7 @@ public sealed class PackageStep : IStep
                 });
 
                 var header = BundleHeader.Render(template, Metadata(site, node, tree, epoch), payloadSize, payloadSha);
-                var runPath = Path.Combine(context.OutDir, BundleLayout.RunFile(node.Name));
+                var runPath = Path.Combine(outDir, BundleLayout.RunFile(node.Name));
                 var runSha = cache.UnchangedRun(runPath, header, header.Length + payloadSize);
                 if (runSha is null)
                 {
@@ -125,7 +128,7 @@ public sealed class PackageStep : IStep
                 {
                     Bundle = new BundleRecord(BundleLayout.RunFile(node.Name), header.Length + payloadSize, runSha, headerSha, payloadSize, payloadSha),
                 }, runSha);
-                context.Reporter.Info($"{BundleLayout.RunFile(node.Name)}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
+                reporter.Info($"{BundleLayout.RunFile(node.Name)}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
             }).ConfigureAwait(false);
         foreach (var prefix in prefixes.Values.Where(p => p.IsValueCreated))
             prefix.Value.Hash.Dispose();
@@ -133,46 +136,21 @@ public sealed class PackageStep : IStep
         var runFiles = records.Select(r => r.Bundle!.File).ToList();
 
         var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
-            epoch, artifacts, nginx is null ? null : new NginxEntry(nginx.Provenance.Version, nginx.Provenance.SourceSha256,
+            epoch, artifacts, new NginxEntry(nginx.Provenance.Version, nginx.Provenance.SourceSha256,
                 nginx.Provenance.ConfigureArguments, nginx.Provenance.Compiler, nginx.Provenance.BinarySha256), records);
         var manifestBytes = manifest.ToBytes();
-        AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
-        RemoveStaleBundles(context.OutDir, runFiles);
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
+        RemoveStaleBundles(outDir, runFiles);
         var hashes = nodes.ToDictionary(n => n.Record.Bundle!.File, n => n.RunSha, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
-        context.Set(new PackageResult(hashes));
+        return new PackageResult(manifest, hashes, previous);
     }
 
-    /// <summary>SOURCE_DATE_EPOCH if set, else a value made once and kept in state, so rebuilds reuse it.</summary>
-    public static long SourceDateEpoch(string stateDir)
-    {
-        var fromEnv = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
-        if (!string.IsNullOrEmpty(fromEnv))
-            return long.TryParse(fromEnv, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= 0
-                ? value
-                : throw new UserInputException($"SOURCE_DATE_EPOCH={fromEnv}: must be a whole number of seconds since 1970");
-        var file = Path.Combine(stateDir, EpochFile);
-        if (File.Exists(file) && long.TryParse(File.ReadAllText(file).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var stored))
-            return stored;
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (!Directory.Exists(stateDir) && !OperatingSystem.IsWindows())
-            Directory.CreateDirectory(stateDir, NodeFile.SecretDir);
-        AtomicFile.WriteAllText(file, now.ToString(CultureInfo.InvariantCulture) + "\n", NodeFile.Public);
-        return now;
-    }
-
-    /// <summary>A killed build leaves hidden .tmp files and an old SHA256SUMS; neither may look finished.</summary>
+    /// <summary>A killed build leaves hidden .tmp files; none may survive into a finished folder.</summary>
     private static void ForgetUnfinishedOutputs(string outDir)
     {
         foreach (var temp in Directory.EnumerateFiles(outDir, ".*.tmp-*"))
             File.Delete(temp);
-        // Sign reuses the previous signature only when SHA256SUMS comes out byte-identical (ECDSA signatures are random).
-        foreach (var name in new[] { BundleLayout.SumsFile, BundleLayout.SignatureFile })
-        {
-            var path = Path.Combine(outDir, name);
-            if (File.Exists(path))
-                File.Move(path, Path.Combine(outDir, "." + name + ".previous"), overwrite: true);
-        }
     }
 
     private static void RemoveStaleBundles(string outDir, List<string> runFiles)

@@ -10,7 +10,7 @@ public interface IBuildReporter
 
     void Warning(string message);
 
-    void StepStarted(IStep step);
+    void StepStarted(StepName step);
 
     void StepFinished(StepResult result);
 
@@ -43,7 +43,7 @@ public sealed class RecordingReporter : IBuildReporter
 
     public void Warning(string message) => Add("warning: " + message);
 
-    public void StepStarted(IStep step) => Add($"step {Steps.Name(step.Name)}: started");
+    public void StepStarted(StepName step) => Add($"step {Steps.Name(step)}: started");
 
     public void StepFinished(StepResult result) => Add($"step {Steps.Name(result.Step)}: {result.Status}");
 

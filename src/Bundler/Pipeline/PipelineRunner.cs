@@ -6,64 +6,58 @@ public enum StepStatus { Succeeded, Failed, Skipped, NotRun }
 
 public sealed record StepResult(StepName Step, StepStatus Status, TimeSpan Duration, string? Detail = null);
 
-/// <summary>What a build did, step by step, and the exit code it maps to.</summary>
+/// <summary>What a build did, step by step, the exit code it maps to, and what each step handed on.</summary>
 public sealed record BuildReport(IReadOnlyList<StepResult> Steps, int ExitCode, Exception? Error)
 {
     public TimeSpan Total => Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
+
+    public BuildOutputs Outputs { get; init; } = new(null, null, null, null, null, null);
 }
 
 /// <summary>
-/// Runs the steps in order, stops after <see cref="BuildOptions.Until"/>, times each one and turns the first
-/// failure into an exit code: user mistakes 2, integrity failures 4, anything else 1.
+/// Runs the steps <see cref="Builder.RunAsync"/> lists, one after another: times each, stops after
+/// <see cref="BuildOptions.Until"/>, and turns the first failure into an exit code (<see cref="ExitCodes.For"/>).
+/// A step after a failure or past --until is not started and hands on null.
 /// </summary>
-public sealed class PipelineRunner
+public sealed class PipelineRunner(IBuildReporter reporter, StepName? until = null)
 {
-    public async Task<BuildReport> RunAsync(BuildContext context, IReadOnlyList<IStep> steps, CancellationToken cancellationToken = default)
+    private readonly List<StepResult> _results = [];
+    private Exception? _error;
+    private bool _stopped;
+
+    public async Task<T?> StepAsync<T>(StepName step, Func<CancellationToken, Task<T>> run, CancellationToken cancellationToken = default)
+        where T : class
     {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(steps);
-        var results = new List<StepResult>();
-        Exception? error = null;
-        var exitCode = ExitCodes.Success;
-        var stopped = false;
-
-        foreach (var step in steps)
+        ArgumentNullException.ThrowIfNull(run);
+        if (_error is not null)
         {
-            if (error is not null)
-            {
-                results.Add(new StepResult(step.Name, StepStatus.NotRun, TimeSpan.Zero, "an earlier step failed"));
-                continue;
-            }
-            if (stopped)
-            {
-                results.Add(new StepResult(step.Name, StepStatus.Skipped, TimeSpan.Zero, $"--until {Steps.Name(context.Options.Until!.Value)}"));
-                continue;
-            }
-
-            context.Reporter.StepStarted(step);
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                await step.RunAsync(context, cancellationToken).ConfigureAwait(false);
-                results.Add(new StepResult(step.Name, StepStatus.Succeeded, clock.Elapsed));
-            }
-            catch (Exception e)
-            {
-                error = e;
-                exitCode = ExitCodeFor(e);
-                results.Add(new StepResult(step.Name, StepStatus.Failed, clock.Elapsed, e.Message));
-            }
-            context.Reporter.StepFinished(results[^1]);
-            stopped = context.Options.Until == step.Name;
+            _results.Add(new StepResult(step, StepStatus.NotRun, TimeSpan.Zero, "an earlier step failed"));
+            return null;
         }
-        return new BuildReport(results, exitCode, error);
+        if (_stopped)
+        {
+            _results.Add(new StepResult(step, StepStatus.Skipped, TimeSpan.Zero, $"--until {Steps.Name(until!.Value)}"));
+            return null;
+        }
+
+        reporter.StepStarted(step);
+        var clock = Stopwatch.StartNew();
+        T? output = null;
+        try
+        {
+            output = await run(cancellationToken).ConfigureAwait(false);
+            _results.Add(new StepResult(step, StepStatus.Succeeded, clock.Elapsed));
+        }
+        catch (Exception e)
+        {
+            _error = e;
+            _results.Add(new StepResult(step, StepStatus.Failed, clock.Elapsed, e.Message));
+        }
+        reporter.StepFinished(_results[^1]);
+        _stopped = until == step;
+        return output;
     }
 
-    public static int ExitCodeFor(Exception e) => e switch
-    {
-        UserInputException => ExitCodes.UsageError,
-        IntegrityException => ExitCodes.IntegrityError,
-        AggregateException { InnerExceptions.Count: 1 } a => ExitCodeFor(a.InnerExceptions[0]),
-        _ => ExitCodes.Failure,
-    };
+    public BuildReport Report(BuildOutputs outputs) =>
+        new(_results.ToList(), _error is null ? ExitCodes.Success : ExitCodes.For(_error), _error) { Outputs = outputs };
 }

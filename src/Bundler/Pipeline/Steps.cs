@@ -1,18 +1,8 @@
 namespace Bundler.Pipeline;
 
-/// <summary>The pipeline, as a table of contents: this list is the execution order.</summary>
+/// <summary>The spelling of step names on the command line (<c>--until</c>) and in reports.</summary>
 public static class Steps
 {
-    public static IReadOnlyList<IStep> All() =>
-    [
-        new Fetch.FetchStep(),
-        new Nginx.NginxStep(),
-        new Pki.PkiStep(),
-        new Render.RenderStep(),
-        new Packaging.PackageStep(),
-        new Signing.SignStep(),
-    ];
-
     public static string Name(StepName step) => step.ToString().ToLowerInvariant();
 
     public static bool TryParse(string? text, out StepName step) =>

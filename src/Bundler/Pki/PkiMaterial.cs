@@ -5,7 +5,7 @@ using Bundler.Layout;
 namespace Bundler.Pki;
 
 /// <summary>The loaded PKI of one site, handed out per node strictly by the certificate table's holders.</summary>
-public sealed class PkiMaterial : IPkiResult
+public sealed class PkiMaterial
 {
     /// <summary>One table instance with its PEM (certificate, or public key for the SA pair) and key.</summary>
     public sealed record Item(CertificateInstance Instance, X509Certificate2? Certificate, string? CertificatePem, string? PublicPem, string KeyPem);
@@ -13,16 +13,13 @@ public sealed class PkiMaterial : IPkiResult
     private readonly SiteSpec _site;
     private readonly Dictionary<string, Item> _byId;
 
-    public PkiMaterial(SiteSpec site, IReadOnlyList<Item> items, string encryptionKeyBase64, string signingKeyPem, string signingPublicKeyPem,
-        IReadOnlyList<string> issued)
+    public PkiMaterial(SiteSpec site, IReadOnlyList<Item> items, string encryptionKeyBase64, IReadOnlyList<string> issued)
     {
         ArgumentNullException.ThrowIfNull(items);
         _site = site;
         Items = items;
         _byId = items.ToDictionary(i => i.Instance.Id);
         EncryptionKeyBase64 = encryptionKeyBase64;
-        SigningKeyPem = signingKeyPem;
-        SigningPublicKeyPem = signingPublicKeyPem;
         Issued = issued;
     }
 
@@ -37,10 +34,6 @@ public sealed class PkiMaterial : IPkiResult
     public string CaCertificatePem => _byId[CertificateTable.Ca].CertificatePem!;
 
     public string EncryptionKeyBase64 { get; }
-
-    public string SigningKeyPem { get; }
-
-    public string SigningPublicKeyPem { get; }
 
     public IReadOnlyList<NodeFile> PkiFilesFor(NodeSpec node)
     {

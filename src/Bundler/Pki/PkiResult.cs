@@ -1,6 +1,3 @@
-using Bundler.Configuration;
-using Bundler.Layout;
-
 namespace Bundler.Pki;
 
 /// <summary>A client identity's certificate and key, PEM, for a kubeconfig (<c>client-certificate-data</c>, <c>client-key-data</c>).</summary>
@@ -19,43 +16,7 @@ public sealed record CertificateInfo(
 }
 
 /// <summary>
-/// What the pki step hands to render and package. Contract between the steps; the pki step fills it from
-/// state/&lt;site&gt;/.
+/// What the pki step hands on, all kept in state/&lt;site&gt;/: the cluster PKI (render embeds it, package records it),
+/// the bundle signing key (sign uses it) and the build's fixed time (package stamps every payload entry with it).
 /// </summary>
-public interface IPkiResult
-{
-    /// <summary>The cluster CA certificate (PEM): every kubeconfig's <c>certificate-authority-data</c>.</summary>
-    string CaCertificatePem { get; }
-
-    /// <summary>Files under /etc/kubernetes/pki this node may hold (least privilege, from the certificate table).</summary>
-    IReadOnlyList<NodeFile> PkiFilesFor(NodeSpec node);
-
-    /// <summary>
-    /// A client identity for a kubeconfig. Identities: "admin", "super-admin", "controller-manager",
-    /// "scheduler", "kube-proxy", "kubelet" (per node: pass the node). Throws for an identity the node may not hold.
-    /// </summary>
-    Credential ClientCredential(string identity, NodeSpec? node = null);
-
-    /// <summary>The 32-byte encryption-at-rest key, base64, for encryption-config.yaml (masters only).</summary>
-    string EncryptionKeyBase64 { get; }
-
-    /// <summary>PEM of the bundle signing key pair (ECDSA P-256) kept in state; never shipped.</summary>
-    string SigningKeyPem { get; }
-
-    /// <summary>
-    /// The public half of <see cref="SigningKeyPem"/> (SubjectPublicKeyInfo PEM), for verifiers. Default body so
-    /// existing implementations (test fakes) keep compiling.
-    /// </summary>
-    string SigningPublicKeyPem
-    {
-        get
-        {
-            using var key = System.Security.Cryptography.ECDsa.Create();
-            key.ImportFromPem(SigningKeyPem);
-            return key.ExportSubjectPublicKeyInfoPem() + "\n";
-        }
-    }
-
-    /// <summary>Certificates a node carries (files and kubeconfig-embedded), for the manifest and inspect.</summary>
-    IReadOnlyList<CertificateInfo> CertificatesFor(NodeSpec node);
-}
+public sealed record PkiResult(PkiMaterial Material, Signing.SigningKey SigningKey, long SourceDateEpoch);

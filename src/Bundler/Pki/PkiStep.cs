@@ -1,23 +1,24 @@
 using Bundler.Pipeline;
+using Bundler.Signing;
 
 namespace Bundler.Pki;
 
-// Reads: site, state/<site>/. Writes: state/<site>/ (CAs, keys, certificates, index.json, encryption.key, signing.key).
-public sealed class PkiStep : IStep
+// Writes: state/<site>/ (mode 0700): CAs, keys, certificates, index.json, encryption.key, signing.key, signing.pub,
+// source-date-epoch. Later builds reuse all of it (PkiStore says what is re-issued and when).
+public static class PkiStep
 {
-    public StepName Name => StepName.Pki;
-    public string Reads => "site, state/<site>/";
-    public string Writes => "state/<site>/ (CAs, keys, certificates, index.json, encryption.key, signing.key)";
-
-    public Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    public static Task<PkiResult> RunAsync(BuildInputs inputs, IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(inputs);
         cancellationToken.ThrowIfCancellationRequested();
         // Key generation is CPU-bound and already parallel inside; run it off the caller's thread.
-        return Task.Run(() =>
-        {
-            var result = PkiStore.Ensure(context.Site, context.StateDir, context.Options.Renew, context.Reporter);
-            context.Set<IPkiResult>(result);
-        }, cancellationToken);
+        return Task.Run(() => Run(inputs, reporter), cancellationToken);
+    }
+
+    public static PkiResult Run(BuildInputs inputs, IBuildReporter reporter)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var material = PkiStore.Ensure(inputs.Site, inputs.StateDir, inputs.Options.Renew, reporter, inputs.Clock.GetUtcNow());
+        return new PkiResult(material, SigningKey.Ensure(inputs.StateDir), SourceDateEpoch.Ensure(inputs.StateDir));
     }
 }

@@ -20,8 +20,6 @@ public static class PkiStore
     public const int CaWarningDays = 90;
     public const string IndexFile = "index.json";
     public const string EncryptionKeyFile = "encryption.key";
-    public const string SigningKeyFile = "signing.key";
-    public const string SigningPublicKeyFile = "signing.pub";
     public static readonly TimeSpan Backdate = TimeSpan.FromMinutes(5);
 
     public const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
@@ -60,8 +58,8 @@ public static class PkiStore
         foreach (var e in work)
             Write(dir, e);
 
-        var (encryptionKey, signingKey, signingPublic) = EnsureSecrets(dir);
-        WriteIfChanged(Path.Combine(dir, IndexFile), IndexJson(site, entries), NodeFile.Public);
+        var encryptionKey = EnsureEncryptionKey(dir);
+        AtomicFile.WriteIfChanged(Path.Combine(dir, IndexFile), IndexJson(site, entries), NodeFile.Public);
 
         var issued = work.Select(e => $"{e.Instance.Id} ({e.Reason})").ToList();
         if (issued.Count > 0)
@@ -69,8 +67,7 @@ public static class PkiStore
                           $"kept {entries.Count - issued.Count}, {Names.Of(site.Pki.KeyAlgorithm)}, {clock.Elapsed.TotalSeconds:0.00} s on {Environment.ProcessorCount} cores");
         else
             reporter.Info($"pki: all {entries.Count} certificates and keys reused from {dir}");
-        return new PkiMaterial(site, entries.Select(e => e.ToMaterial()).ToList(), encryptionKey, signingKey, signingPublic,
-            work.Select(e => e.Instance.Id).ToList());
+        return new PkiMaterial(site, entries.Select(e => e.ToMaterial()).ToList(), encryptionKey, work.Select(e => e.Instance.Id).ToList());
     }
 
     /// <summary>Reads existing state without writing anything (<c>kbundle certs</c>); missing state is the user's error.</summary>
@@ -86,9 +83,7 @@ public static class PkiStore
             throw new UserInputException($"{Path.Combine(dir, missing.Instance.CertificateFile)}: not issued yet (the site changed since the last build?); " +
                                          $"run `kbundle build {site.SourcePath} --until pki`");
         var encryption = ReadText(dir, EncryptionKeyFile);
-        var signing = ReadText(dir, SigningKeyFile);
-        var signingPublic = ReadText(dir, SigningPublicKeyFile);
-        return new PkiMaterial(site, entries.Select(e => e.ToMaterial()).ToList(), encryption.Trim(), signing, signingPublic, []);
+        return new PkiMaterial(site, entries.Select(e => e.ToMaterial()).ToList(), encryption.Trim(), []);
     }
 
     /// <summary>The spec as the certificate must show it: subject, SANs, EKUs, key algorithm. Equal fingerprints = nothing to re-issue.</summary>
@@ -338,45 +333,18 @@ public static class PkiStore
         AtomicFile.WriteAllText(Path.Combine(dir, e.Instance.CertificateFile), e.CertificatePem ?? e.PublicPem!, NodeFile.Public);
     }
 
-    private static (string Encryption, string Signing, string SigningPublic) EnsureSecrets(string dir)
+    private static string EnsureEncryptionKey(string dir)
     {
-        var encryptionPath = Path.Combine(dir, EncryptionKeyFile);
-        string encryption;
-        if (File.Exists(encryptionPath))
+        var path = Path.Combine(dir, EncryptionKeyFile);
+        if (File.Exists(path))
         {
-            encryption = File.ReadAllText(encryptionPath).Trim();
-            if (!IsBase64Of32(encryption))
-                throw Keys.BadState(encryptionPath, "is not 32 bytes of base64 (the encryption-at-rest key)");
+            var existing = File.ReadAllText(path).Trim();
+            return IsBase64Of32(existing) ? existing : throw Keys.BadState(path, "is not 32 bytes of base64 (the encryption-at-rest key)");
         }
-        else
-        {
-            // 32 random bytes: aescbc/secretbox key size (kubernetes docs tasks/administer-cluster/encrypt-data).
-            encryption = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
-            AtomicFile.WriteAllText(encryptionPath, encryption + "\n", NodeFile.Secret);
-        }
-
-        var signingPath = Path.Combine(dir, SigningKeyFile);
-        var publicPath = Path.Combine(dir, SigningPublicKeyFile);
-        string signing;
-        if (File.Exists(signingPath))
-        {
-            signing = File.ReadAllText(signingPath);
-            using var key = Keys.ImportPrivatePem(signing, signingPath);
-            if (key is not ECDsa { KeySize: 256 })
-                throw Keys.BadState(signingPath, "is not an ECDSA P-256 key (the bundle signing key)");
-        }
-        else
-        {
-            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            signing = Keys.ExportPrivatePem(key);
-            AtomicFile.WriteAllText(signingPath, signing, NodeFile.Secret);
-        }
-        using (var key = Keys.ImportPrivatePem(signing, signingPath))
-        {
-            var expected = Keys.ExportPublicPem(key);
-            WriteIfChanged(publicPath, expected, NodeFile.Public);
-            return (encryption, signing, expected);
-        }
+        // 32 random bytes: aescbc/secretbox key size (kubernetes docs tasks/administer-cluster/encrypt-data).
+        var key = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        AtomicFile.WriteAllText(path, key + "\n", NodeFile.Secret);
+        return key;
     }
 
     private static bool IsBase64Of32(string text)
@@ -402,13 +370,6 @@ public static class PkiStore
             }),
         };
         return JsonSerializer.Serialize(index, new JsonSerializerOptions { WriteIndented = true }) + "\n";
-    }
-
-    private static void WriteIfChanged(string path, string text, UnixFileMode mode)
-    {
-        if (File.Exists(path) && File.ReadAllText(path) == text)
-            return;
-        AtomicFile.WriteAllText(path, text, mode);
     }
 
     private static string ReadText(string dir, string name)

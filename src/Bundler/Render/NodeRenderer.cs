@@ -5,7 +5,7 @@ using Bundler.Pki;
 namespace Bundler.Render;
 
 /// <summary>Renders the generated files of one node (configs, units, kubeconfigs, manifests) from the template table.</summary>
-public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, IPkiResult pki)
+public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, PkiMaterial pki)
 {
     public IReadOnlyList<NodeFile> Render(NodeSpec node)
     {

@@ -11,7 +11,7 @@ namespace Bundler.Render;
 /// </summary>
 public static class RenderModel
 {
-    public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, IPkiResult pki)
+    public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, PkiMaterial pki)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
@@ -70,7 +70,7 @@ public static class RenderModel
 
     /// <summary>The model for one kubeconfig: the node's model plus the credential of <paramref name="spec"/>.</summary>
     public static Dictionary<string, object?> ForKubeconfig(
-        Dictionary<string, object?> nodeModel, SiteSpec site, NodeSpec node, TemplateSpec spec, IPkiResult pki)
+        Dictionary<string, object?> nodeModel, SiteSpec site, NodeSpec node, TemplateSpec spec, PkiMaterial pki)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(pki);

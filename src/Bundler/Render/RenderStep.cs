@@ -5,32 +5,27 @@ using Bundler.Layout;
 using Bundler.Nginx;
 using Bundler.Pipeline;
 using Bundler.Pki;
-using YamlDotNet.RepresentationModel;
 
 namespace Bundler.Render;
 
-// Reads: site, lock (component versions), IPkiResult, FetchResult, NginxResult, bundle-templates/ (+ --templates overlay).
-// Writes: RenderResult (one NodeTree per node: rendered files by content, PKI files, binaries by reference).
-public sealed class RenderStep : IStep
+// Reads bundle-templates/ (+ --templates). Writes nothing: hands on each node's files (rendered ones by content,
+// PKI files, binaries by reference) and its units in start order.
+public static class RenderStep
 {
-    public StepName Name => StepName.Render;
-    public string Reads => "site, lock, pki, fetch, nginx, bundle-templates/ (+ --templates)";
-    public string Writes => "per-node file trees";
-
-    public Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+    public static Task<RenderResult> RunAsync(BuildInputs inputs, FetchResult fetched, NginxResult nginx, PkiMaterial pki, IBuildReporter reporter,
+        CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"), context.Options.TemplatesDir);
-        var result = Render(context.Site, templates, LockVersions(context.LockFile), context.Get<IPkiResult>(),
-            context.Get<FetchResult>(), context.Get<NginxResult>(), cancellationToken);
-        context.Set(result);
-        context.Reporter.Info($"rendered {result.Nodes.Sum(n => n.Files.Count)} files for {result.Nodes.Count} nodes");
-        return Task.CompletedTask;
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(reporter);
+        var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"), inputs.Options.TemplatesDir);
+        var result = Render(inputs.Site, templates, inputs.Lock.Versions, pki, fetched, nginx, cancellationToken);
+        reporter.Info($"rendered {result.Nodes.Sum(n => n.Files.Count)} files for {result.Nodes.Count} nodes");
+        return Task.FromResult(result);
     }
 
     /// <summary>The whole render, without a pipeline: what tests and the step share.</summary>
     public static RenderResult Render(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions,
-        IPkiResult pki, FetchResult fetch, NginxResult nginx, CancellationToken cancellationToken = default)
+        PkiMaterial pki, FetchResult fetch, NginxResult nginx, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(fetch);
@@ -73,23 +68,5 @@ public sealed class RenderStep : IStep
         return result.Nodes.ToDictionary(
             n => n.Node,
             n => System.Text.Encoding.UTF8.GetString(n.Files.Single(f => f.Path == NodePaths.NginxConf).Content!));
-    }
-
-    /// <summary>Artifact name → version from the lock file, for the comments at the top of each rendered file.</summary>
-    public static IReadOnlyDictionary<string, string> LockVersions(string lockFile)
-    {
-        var versions = new Dictionary<string, string>(StringComparer.Ordinal);
-        var stream = new YamlStream();
-        stream.Load(new StringReader(File.ReadAllText(lockFile)));
-        if (stream.Documents.FirstOrDefault()?.RootNode is not YamlMappingNode root ||
-            !root.Children.TryGetValue(new YamlScalarNode("artifacts"), out var artifacts) || artifacts is not YamlSequenceNode list)
-            return versions;
-        foreach (var item in list.OfType<YamlMappingNode>())
-        {
-            if (item.Children.TryGetValue(new YamlScalarNode("name"), out var name) && name is YamlScalarNode n &&
-                item.Children.TryGetValue(new YamlScalarNode("version"), out var version) && version is YamlScalarNode v)
-                versions.TryAdd(n.Value!, v.Value!);
-        }
-        return versions;
     }
 }

@@ -3,40 +3,62 @@ using System.Text;
 using Bundler.Layout;
 using Bundler.Packaging;
 using Bundler.Pipeline;
-using Bundler.Pki;
 
 namespace Bundler.Signing;
 
-// Reads: artifacts/<site>/*.run, manifest.json, signing key (state). Writes: SHA256SUMS, SHA256SUMS.sig, signing.pub.
-public sealed class SignStep : IStep
-{
-    public StepName Name => StepName.Sign;
-    public string Reads => "artifacts/<site>/*.run, manifest.json, signing key";
-    public string Writes => "SHA256SUMS, SHA256SUMS.sig, signing.pub";
+/// <summary>What sign hands on: SHA256SUMS, its signature and the public key, as written.</summary>
+public sealed record SignResult(byte[] Sums, byte[] Signature, string PublicKeyPem);
 
-    public Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+/// <summary>A SHA256SUMS and its signature, as a previous build left them.</summary>
+public sealed record SignedSums(byte[] Sums, byte[] Signature)
+{
+    /// <summary>
+    /// Reads the folder's SHA256SUMS and signature, then deletes them (SHA256SUMS first: it marks a finished folder),
+    /// so a folder whose bundles are being rewritten never looks finished. Null when there were none.
+    /// </summary>
+    public static SignedSums? TakeFrom(string outDir)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var package = context.Get<PackageResult>();
-        var pki = context.Get<IPkiResult>();
-        using var key = ECDsa.Create();
-        key.ImportFromPem(pki.SigningKeyPem);
+        var sumsPath = Path.Combine(outDir, BundleLayout.SumsFile);
+        var signaturePath = Path.Combine(outDir, BundleLayout.SignatureFile);
+        var previous = File.Exists(sumsPath) && File.Exists(signaturePath)
+            ? new SignedSums(File.ReadAllBytes(sumsPath), File.ReadAllBytes(signaturePath))
+            : null;
+        File.Delete(sumsPath);
+        File.Delete(signaturePath);
+        return previous;
+    }
+}
+
+// Writes: signing.pub, SHA256SUMS.sig, then SHA256SUMS (the mark of a finished folder) in artifacts/<site>/ (--out).
+public static class SignStep
+{
+    public static Task<SignResult> RunAsync(BuildInputs inputs, PackageResult packaged, SigningKey signingKey, IBuildReporter reporter,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(packaged);
+        ArgumentNullException.ThrowIfNull(signingKey);
+        ArgumentNullException.ThrowIfNull(reporter);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var key = signingKey.Open();
         if (key.KeySize != 256)
-            throw new IntegrityException($"the signing key in {context.StateDir} is ECDSA-{key.KeySize}; bundles are signed with ECDSA P-256");
+            throw new IntegrityException($"the signing key in {inputs.StateDir} is ECDSA-{key.KeySize}; bundles are signed with ECDSA P-256");
 
         // The hashes package computed while writing: 50 bundles are not read back just to be hashed.
-        var sums = Sha256Sums.Render(package.Sha256ByFile);
-        var names = package.Sha256ByFile.Keys.ToList();
-        var signature = ReusedSignature(context.OutDir, sums, key) ?? Sign(sums, key);
+        var sums = Sha256Sums.Render(packaged.Sha256ByFile);
+        // ECDSA signatures are randomised: when SHA256SUMS comes out byte-identical to the previous build's, its
+        // signature is kept so a rebuild leaves the whole folder unchanged.
+        var signature = packaged.Previous is { } previous && previous.Sums.AsSpan().SequenceEqual(sums) && Verify(sums, previous.Signature, key)
+            ? previous.Signature
+            : Sign(sums, key);
 
         // Order matters for a killed build: the signature and key first, SHA256SUMS (what makes a folder look done) last.
-        AtomicFile.WriteAllText(Path.Combine(context.OutDir, BundleLayout.PublicKeyFile), key.ExportSubjectPublicKeyInfoPem() + "\n", NodeFile.Public);
-        AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.SignatureFile), signature, NodeFile.Public);
-        AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.SumsFile), sums, NodeFile.Public);
-        foreach (var name in new[] { BundleLayout.SumsFile, BundleLayout.SignatureFile })
-            File.Delete(Path.Combine(context.OutDir, "." + name + ".previous"));
-        context.Reporter.Info($"{BundleLayout.SumsFile}: {names.Count} files, signed with ECDSA P-256");
-        return Task.CompletedTask;
+        var outDir = inputs.OutDir;
+        AtomicFile.WriteAllText(Path.Combine(outDir, BundleLayout.PublicKeyFile), signingKey.PublicKeyPem, NodeFile.Public);
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SignatureFile), signature, NodeFile.Public);
+        AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SumsFile), sums, NodeFile.Public);
+        reporter.Info($"{BundleLayout.SumsFile}: {packaged.Sha256ByFile.Count} files, signed with ECDSA P-256");
+        return Task.FromResult(new SignResult(sums, signature, signingKey.PublicKeyPem));
     }
 
     public static byte[] Sign(byte[] data, ECDsa key) =>
@@ -44,20 +66,6 @@ public sealed class SignStep : IStep
 
     public static bool Verify(byte[] data, byte[] signature, ECDsa key) =>
         key.VerifyData(data, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
-
-    /// <summary>
-    /// ECDSA signatures are randomised; when SHA256SUMS comes out byte-identical to the previous build's, its
-    /// signature is kept so a rebuild leaves the whole folder unchanged.
-    /// </summary>
-    private static byte[]? ReusedSignature(string outDir, byte[] sums, ECDsa key)
-    {
-        var previousSums = Path.Combine(outDir, "." + BundleLayout.SumsFile + ".previous");
-        var previousSig = Path.Combine(outDir, "." + BundleLayout.SignatureFile + ".previous");
-        if (!File.Exists(previousSums) || !File.Exists(previousSig) || !File.ReadAllBytes(previousSums).AsSpan().SequenceEqual(sums))
-            return null;
-        var signature = File.ReadAllBytes(previousSig);
-        return Verify(sums, signature, key) ? signature : null;
-    }
 }
 
 /// <summary>SHA256SUMS in coreutils format: "&lt;hex&gt;  &lt;name&gt;\n", sorted by name.</summary>

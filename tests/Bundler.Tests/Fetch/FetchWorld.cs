@@ -81,19 +81,18 @@ public sealed class FetchWorld : IDisposable
         return path;
     }
 
-    public BuildContext Context(string lockPath, IReadOnlyList<string>? mirrors = null, bool offline = false)
+    /// <summary>The build's inputs as kbundle loads them: the site, this lock (checked), the options.</summary>
+    public BuildInputs Inputs(string lockPath, IReadOnlyList<string>? mirrors = null, bool offline = false)
     {
         var sitePath = File.Exists(Path.Combine(Root, "site.yaml")) ? Path.Combine(Root, "site.yaml") : WriteSite();
-        var site = SiteLoader.Load(sitePath, PinCatalog.FromFile(lockPath)).Site;
         var options = new BuildOptions { SitePath = sitePath, PinsFile = lockPath, CacheDir = CacheDir, Mirrors = mirrors ?? [], Offline = offline, StateDir = Path.Combine(Root, "state"), OutDir = Path.Combine(Root, "out") };
-        return new BuildContext(site, lockPath, options, Reporter);
+        return Builder.LoadInputs(options);
     }
 
     public async Task<FetchResult> FetchAsync(string lockPath, IReadOnlyList<string>? mirrors = null, bool offline = false, FetchSettings? settings = null)
     {
-        var context = Context(lockPath, mirrors, offline);
-        await new FetchStep(settings ?? Quick).RunAsync(context, CancellationToken.None);
-        return context.Get<FetchResult>();
+        var inputs = Inputs(lockPath, mirrors, offline);
+        return await new FetchStep(settings ?? Quick).RunAsync(inputs, Reporter);
     }
 
     public IEnumerable<string> CacheEntries() =>

@@ -106,10 +106,9 @@ public sealed class VerifyTests : IDisposable
                 File.WriteAllBytes(run, bytes[..^4096]);
                 break;
             case "swapped-signature":
-                using (var key = System.Security.Cryptography.ECDsa.Create())
+                using (var key = _fx.Last!.Pki!.SigningKey.Open())
                 {
-                    key.ImportFromPem(_fx.Pki.SigningKeyPem);
-                    var sig = Signing.SignStep.Sign("something else"u8.ToArray(), key);
+                    var sig = Bundler.Signing.SignStep.Sign("something else"u8.ToArray(), key);
                     File.WriteAllBytes(Path.Combine(_fx.Out(), "SHA256SUMS.sig"), sig);
                 }
                 break;

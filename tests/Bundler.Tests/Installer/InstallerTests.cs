@@ -99,7 +99,7 @@ public sealed partial class InstallerTests : IDisposable
     {
         await _fx.BuildAsync();
         Assert.Equal(0, Run(Bundle("w1"), "--root", _root).Code);
-        File.Copy("/usr/bin/du", Path.Combine(_fx.BinDir, "kubelet"), overwrite: true);
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
         await _fx.BuildAsync(_fx.Out("v2"));
 
         var dry = Run(Bundle("w1", "v2"), "--root", _root, "--dry-run");
@@ -305,9 +305,11 @@ public sealed partial class InstallerTests : IDisposable
         _env["KBUNDLE_HEALTH_TIMEOUT"] = "0";
         Assert.Equal(0, Run(Bundle("w1"), "--root", _root).Code);
         var before = Snapshot();
-        File.Copy("/usr/bin/du", Path.Combine(_fx.BinDir, "kubelet"), overwrite: true);
-        _fx.Tweak = (node, files) => files.Append(Layout.NodeFile.Text("/etc/kubernetes/extra.yaml", "new: file\n", Layout.FileKind.Config));
+        // A newer build: a new kubelet, and w1 also becomes an etcd member (new binaries, certificates, a new unit).
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
+        _fx.SiteYaml = _fx.SiteYaml.Replace("ip: 10.88.0.21\n    roles: [worker]", "ip: 10.88.0.21\n    roles: [etcd, worker]", StringComparison.Ordinal);
         await _fx.BuildAsync(_fx.Out("v2"));
+        Assert.Contains("/etc/systemd/system/etcd.service", File.ReadAllText(Path.Combine(_fx.Out("v2"), "manifest.json")), StringComparison.Ordinal);
         _env["KBUNDLE_HEALTH_CMD"] = health;
 
         var (code, stdout, stderr) = Run(Bundle("w1", "v2"), "--root", _root);
@@ -332,7 +334,7 @@ public sealed partial class InstallerTests : IDisposable
         _env["KBUNDLE_SYSTEMCTL"] = systemctl;
         _env["KBUNDLE_HEALTH_CMD"] = "/bin/true";
         Assert.Equal(0, Run(Bundle("w1"), "--root", _root).Code);
-        File.Copy("/usr/bin/du", Path.Combine(_fx.BinDir, "kubelet"), overwrite: true);
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
         await _fx.BuildAsync(_fx.Out("v2"));
         File.Delete(calls);
 

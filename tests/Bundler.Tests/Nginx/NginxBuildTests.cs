@@ -124,10 +124,8 @@ public sealed class NginxBuildTests : IDisposable
         using var output = new StringWriter();
         var options = BuildCommand.Bind(global::Bundler.Cli.Cli.BuildRoot(new CliOutput(output, output, interactive: false)).Parse(commandLine));
         var reporter = new RecordingReporter();
-        var (loaded, lockFile) = Builder.LoadInputs(options);
-        var context = new BuildContext(loaded.Site, lockFile, options, reporter);
-        var report = await new PipelineRunner().RunAsync(context, Steps.All());
+        var report = await Builder.RunAsync(Builder.LoadInputs(options), reporter);
         Assert.True(report.Error is null, report.Error?.ToString());
-        return (report, context.Get<NginxResult>(), reporter.Lines);
+        return (report, report.Outputs.Nginx!, reporter.Lines);
     }
 }

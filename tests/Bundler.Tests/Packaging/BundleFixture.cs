@@ -1,10 +1,10 @@
-using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Bundler.Configuration;
 using Bundler.Fetch;
-using Bundler.Layout;
+using Bundler.Nginx;
 using Bundler.Packaging;
 using Bundler.Pipeline;
 using Bundler.Pki;
@@ -14,128 +14,161 @@ using Bundler.Signing;
 namespace Bundler.Tests.Packaging;
 
 /// <summary>
-/// A small real build for the packaging tests: a three-node site, real ELF files from /usr/bin as the
-/// binaries, real certificates and a real ECDSA signing key. Render and PKI are other steps: their outputs
-/// are built here the way those steps hand them on (the contracts), the package and sign steps are real.
+/// A small real build for the packaging, installer and inspection tests: a three-node site (ECDSA keys, cheap to
+/// make) built by the real fetch, pki, render, package and sign steps. The only stand-ins are the upstream artifacts
+/// we cannot have here: real ELF files from /usr/bin packed in upstream's archive layout in a mirror folder, and the
+/// kube-nginx the nginx step would compile from the (stand-in) nginx source.
 /// </summary>
 public sealed class BundleFixture : IDisposable
 {
     public const long Epoch = 1_767_225_600; // 2026-01-01T00:00:00Z
 
+    /// <summary>The build's clock: certificates are issued at <see cref="Epoch"/>, so their dates are fixed too.</summary>
+    public static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(Epoch);
+
+    /// <summary>Node binary name → a real ELF file that stands in for it.</summary>
+    public static readonly IReadOnlyDictionary<string, string> StandIns = new Dictionary<string, string>
+    {
+        ["etcd"] = "/usr/bin/ls", ["etcdctl"] = "/usr/bin/cat", ["kube-apiserver"] = "/usr/bin/tar", ["kube-controller-manager"] = "/usr/bin/cp",
+        ["kube-scheduler"] = "/usr/bin/mv", ["kubectl"] = "/usr/bin/env", ["kubelet"] = "/usr/bin/sort", ["kube-proxy"] = "/usr/bin/head",
+        ["containerd"] = "/usr/bin/tail", ["containerd-shim-runc-v2"] = "/usr/bin/wc", ["ctr"] = "/usr/bin/tr", ["runc"] = "/usr/bin/cut",
+        ["crictl"] = "/usr/bin/tee", ["bridge"] = "/usr/bin/uniq", ["host-local"] = "/usr/bin/comm", ["loopback"] = "/usr/bin/join",
+        ["portmap"] = "/usr/bin/paste", ["kube-nginx"] = "/usr/bin/sha256sum",
+    };
+
+    /// <summary>The upstream artifacts, laid out as upstream ships them: (name, version, file, archive member → binary, or null: a plain file).</summary>
+    private static readonly (string Name, string Version, string File, (string Member, string Binary)[] Members)[] Artifacts =
+    [
+        ("kubernetes-server", "1.36.0", "kubernetes-server-linux-amd64.tar.gz",
+            [.. new[] { "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy", "kubectl" }.Select(b => ($"kubernetes/server/bin/{b}", b))]),
+        ("etcd", "3.6.14", "etcd-v3.6.14-linux-amd64.tar.gz", [("etcd-v3.6.14-linux-amd64/etcd", "etcd"), ("etcd-v3.6.14-linux-amd64/etcdctl", "etcdctl")]),
+        ("containerd", "2.1.9", "containerd-2.1.9-linux-amd64.tar.gz", [("bin/containerd", "containerd"), ("bin/containerd-shim-runc-v2", "containerd-shim-runc-v2"), ("bin/ctr", "ctr")]),
+        ("runc", "1.4.3", "runc.amd64", [("", "runc")]),
+        ("cni-plugins", "1.9.1", "cni-plugins-linux-amd64-v1.9.1.tgz", [.. new[] { "bridge", "host-local", "loopback", "portmap" }.Select(p => ($"./{p}", p))]),
+        ("crictl", "1.36.0", "crictl-v1.36.0-linux-amd64.tar.gz", [("crictl", "crictl")]),
+    ];
+
+    private readonly Dictionary<string, string> _binaries;
+
+    /// <param name="root">A folder to build in (the SIGKILL test's child reuses one); a new temporary folder if null.</param>
     public BundleFixture(string? root = null)
     {
         Root = root ?? Directory.CreateTempSubdirectory("kbundle-pkg-").FullName;
-        BinDir = Path.Combine(Root, "upstream");
-        Directory.CreateDirectory(BinDir);
-        foreach (var (name, source) in Binaries)
-            File.Copy(source, Path.Combine(BinDir, name), overwrite: true);
-        var data = Path.Combine(AppContext.BaseDirectory, "TestData", "Packaging");
-        var pins = PinCatalog.FromFile(Path.Combine(data, "pins.yaml"));
-        SitePath = Path.Combine(data, "site.yaml");
-        Site = SiteLoader.Load(SitePath, pins).Site;
-        Pki = new TestPki(Site);
+        Directory.CreateDirectory(Mirror);
+        _binaries = new Dictionary<string, string>(StandIns);
+        SiteYaml = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "Packaging", "site.yaml"));
+        WriteUpstream();
     }
 
-    /// <summary>Node binary name → a real ELF file to stand in for it.</summary>
-    public static readonly IReadOnlyList<(string Name, string Source)> Binaries =
-    [
-        ("etcd", "/usr/bin/ls"), ("etcdctl", "/usr/bin/cat"), ("kube-apiserver", "/usr/bin/tar"), ("kube-controller-manager", "/usr/bin/cp"),
-        ("kube-scheduler", "/usr/bin/mv"), ("kubectl", "/usr/bin/env"), ("kubelet", "/usr/bin/sort"), ("kube-proxy", "/usr/bin/head"),
-        ("containerd", "/usr/bin/tail"), ("kube-nginx", "/usr/bin/sha256sum"),
-    ];
-
     public string Root { get; }
-    public string BinDir { get; }
-    public string SitePath { get; }
-    public SiteSpec Site { get; }
-    public TestPki Pki { get; }
+    public string Mirror => Path.Combine(Root, "mirror");
+    public string LockPath => Path.Combine(Root, "lock.yaml");
+    public string SitePath => Path.Combine(Root, "site.yaml");
+    public string Cache => Path.Combine(Root, "cache");
+    public string State => Path.Combine(Root, "state");
 
-    /// <summary>Changes what render hands on, to make a "newer" build.</summary>
-    public Func<NodeSpec, IEnumerable<NodeFile>, IEnumerable<NodeFile>> Tweak { get; set; } = (_, files) => files;
+    /// <summary>The site the next build uses (the test site: m1 etcd+master, w1 and w2 workers).</summary>
+    public string SiteYaml { get; set; }
+
+    public SiteSpec Site => SiteLoader.Parse(SiteYaml, SitePath, PinCatalog.FromFile(LockPath)).Site;
+
+    /// <summary>What the last build handed on, step by step.</summary>
+    public BuildOutputs? Last { get; private set; }
 
     public string Out(string name = "artifacts") => Path.Combine(Root, name);
 
-    public string Cache => Path.Combine(Root, "cache");
-
-    public string State => Path.Combine(Root, "state");
-
-    public RenderResult Render() => new(Site.Nodes.Select(n => new NodeTree(n.Name, Tweak(n, FilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList());
-
-    public IEnumerable<NodeFile> FilesFor(NodeSpec node)
+    /// <summary>A new upstream release of one binary: its archive (and the lock's checksum) change, nothing else.</summary>
+    public void ReplaceUpstream(string binary, string source)
     {
-        var units = ComponentTable.UnitsFor(node.Roles);
-        var binaries = new List<string> { "kube-nginx" };
-        if (node.Is(Roles.Etcd)) binaries.AddRange(["etcd", "etcdctl"]);
-        if (node.Is(Roles.Master)) binaries.AddRange(["kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"]);
-        if (node.Is(Roles.Worker)) binaries.AddRange(["kubelet", "kube-proxy", "containerd"]);
-        foreach (var b in binaries)
-            yield return NodeFile.Binary(NodePaths.Bin(b), Path.Combine(BinDir, b), b.StartsWith("kube", StringComparison.Ordinal) ? "kubernetes-server" : b);
-        foreach (var f in Pki.PkiFilesFor(node))
-            yield return f;
-        foreach (var unit in units)
-            yield return NodeFile.Text(NodePaths.Unit(unit), $"[Unit]\nDescription={unit}\n\n[Service]\nExecStart={NodePaths.Bin(unit)}\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n", FileKind.Unit);
-        yield return NodeFile.Text(NodePaths.Sysctl, "net.ipv4.ip_forward = 1\nnet.bridge.bridge-nf-call-iptables = 1\n", FileKind.Config);
-        yield return NodeFile.Text(NodePaths.ModulesLoad, "overlay\nbr_netfilter\n", FileKind.Config);
-        yield return NodeFile.Text(NodePaths.NginxConf, $"stream {{ upstream apiservers {{ server {Site.FirstMaster.Ip}:6443; }} server {{ listen 127.0.0.1:8443; proxy_pass apiservers; }} }}\n", FileKind.Config);
-        var kubeconfig = node.Is(Roles.Master) ? "admin" : "kubelet";
-        var credential = Pki.ClientCredential(kubeconfig, node);
-        yield return NodeFile.Text(NodePaths.Kubeconfig(kubeconfig),
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: https://127.0.0.1:8443\n" +
-            $"    certificate-authority-data: {B64(Pki.CaCertificatePem)}\nusers:\n- name: u\n  user:\n" +
-            $"    client-certificate-data: {B64(credential.CertificatePem)}\n    client-key-data: {B64(credential.KeyPem)}\n", FileKind.Kubeconfig);
+        _binaries[binary] = source;
+        WriteUpstream();
     }
 
-    private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
-
-    /// <summary>Runs the real package and sign steps into <paramref name="outDir"/>.</summary>
-    public async Task<BuildContext> BuildAsync(string? outDir = null)
+    /// <summary>The real fetch (offline, from the mirror folder), pki, render, package and sign steps into <paramref name="outDir"/>.</summary>
+    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false)
     {
-        var options = new BuildOptions { SitePath = SitePath, OutDir = outDir ?? Out(), CacheDir = Cache, StateDir = State };
-        var context = new BuildContext(Site, "pins.yaml", options, new RecordingReporter());
-        context.Set(Render());
-        context.Set<IPkiResult>(Pki);
-        context.Set(new FetchResult([new ArtifactRecord("kubernetes-server", "1.36.0", "amd64", "https://dl.k8s.io/v1.36.0/kubernetes-server-linux-amd64.tar.gz", "sha512", new string('a', 128))],
-            new Dictionary<(Arch, string), FetchedFile>()));
-        await new PackageStep().RunAsync(context, CancellationToken.None);
-        await new SignStep().RunAsync(context, CancellationToken.None);
-        return context;
+        File.WriteAllText(SitePath, SiteYaml);
+        var options = new BuildOptions
+        {
+            SitePath = SitePath, PinsFile = LockPath, Mirrors = [Mirror], Offline = true,
+            CacheDir = Cache, StateDir = State, OutDir = outDir ?? Out(), Renew = renew,
+        };
+        var inputs = Builder.LoadInputs(options) with { Clock = new FixedClock(Now) };
+        var reporter = new RecordingReporter();
+        var fetched = await new FetchStep().RunAsync(inputs, reporter);
+        var nginx = StandInNginx(fetched);
+        var pki = PkiStep.Run(inputs, reporter);
+        var rendered = await RenderStep.RunAsync(inputs, fetched, nginx, pki.Material, reporter);
+        var packaged = await PackageStep.RunAsync(inputs, rendered, fetched, nginx, pki, reporter);
+        var signed = await SignStep.RunAsync(inputs, packaged, pki.SigningKey, reporter);
+        Reporter = reporter;
+        return Last = new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed);
     }
 
-    /// <summary>
-    /// The real PKI, render, package and sign steps (only the upstream binaries are stand-ins), with the PKI state in
-    /// <see cref="State"/>: what a user's build writes, for tests about what leaves the build (secrets, diffs).
-    /// </summary>
-    public async Task<BuildContext> BuildWithRealStepsAsync(string outDir, bool renew = false)
+    /// <summary>What the last build reported.</summary>
+    public RecordingReporter Reporter { get; private set; } = new();
+
+    /// <summary>What the nginx step hands on, for a kube-nginx we cannot compile here: provenance from the fetched source.</summary>
+    private NginxResult StandInNginx(FetchResult fetched)
     {
-        var options = new BuildOptions { SitePath = SitePath, OutDir = outDir, CacheDir = Cache, StateDir = State, Renew = renew };
-        var context = new BuildContext(Site, "pins.yaml", options, new RecordingReporter());
-        var pki = PkiStore.Ensure(Site, State, renew, context.Reporter);
-        var fetched = new Dictionary<(Arch, string), FetchedFile>();
-        foreach (var path in ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
-            fetched[(Arch.Amd64, path)] = new FetchedFile(Path.Combine(BinDir, "kubectl"), "stand-in");
-        var nginx = new Bundler.Nginx.NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = Path.Combine(BinDir, "kube-nginx") },
-            new Bundler.Nginx.NginxProvenance("1.22.1", "", [], "", ""));
-        var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"));
-        context.Set<IPkiResult>(pki);
-        context.Set(new FetchResult([], fetched));
-        context.Set(RenderStep.Render(Site, templates, new Dictionary<string, string>(), pki, context.Get<FetchResult>(), nginx));
-        await new PackageStep().RunAsync(context, CancellationToken.None);
-        await new SignStep().RunAsync(context, CancellationToken.None);
-        return context;
+        var source = fetched.Sources[NginxStep.SourceArtifact].Artifact;
+        var binary = _binaries["kube-nginx"];
+        return new NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = binary },
+            new NginxProvenance(source.Version, source.Checksum, NginxBuilder.ConfigureArguments, "stand-in (not compiled)", Sha256(File.ReadAllBytes(binary))));
     }
 
+    /// <summary>Writes the mirror folder and the lock pinning it. Archives are deterministic: an unchanged one keeps its checksum.</summary>
+    private void WriteUpstream()
+    {
+        var lockText = new StringBuilder("# TEST LOCK: stand-in binaries from /usr/bin in upstream's archive layout.\nkubernetes: 1.36.0\nartifacts:\n");
+        foreach (var (name, version, file, members) in Artifacts)
+        {
+            var path = Path.Combine(Mirror, file);
+            string entries;
+            if (members is [("", var plain)])
+            {
+                File.Copy(_binaries[plain], path, overwrite: true);
+                entries = $"    install: /opt/k8s/bin/{plain}\n";
+            }
+            else
+            {
+                TarGz(path, members.Select(m => (m.Member, _binaries[m.Binary])));
+                entries = "    files:\n" + string.Concat(members.Select(m =>
+                    $"      {m.Member}: {(m.Member.StartsWith("./", StringComparison.Ordinal) ? "/opt/cni/bin" : "/opt/k8s/bin")}/{m.Binary}\n"));
+            }
+            lockText.Append($"  - name: {name}\n    version: {version}\n    arch: amd64\n    url: https://stand-in.invalid/{file}\n")
+                .Append($"    sha256: {Sha256(File.ReadAllBytes(path))}\n").Append(entries);
+        }
+        var nginxSource = Path.Combine(Mirror, "nginx-1.22.1.tar.gz");
+        TarGz(nginxSource, []);
+        lockText.Append($"  - name: nginx\n    version: 1.22.1\n    arch: any\n    kind: source\n    url: https://stand-in.invalid/nginx-1.22.1.tar.gz\n")
+            .Append($"    sha256: {Sha256(File.ReadAllBytes(nginxSource))}\n");
+        File.WriteAllText(LockPath, lockText.ToString());
+    }
+
+    private static void TarGz(string path, IEnumerable<(string Member, string Source)> members)
+    {
+        using var file = File.Create(path);
+        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
+        using var tar = new TarWriter(gzip, TarEntryFormat.Ustar);
+        foreach (var (member, source) in members)
+        {
+            tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, member)
+            {
+                Mode = (UnixFileMode)0b111_101_101,
+                ModificationTime = Now,
+                DataStream = new MemoryStream(File.ReadAllBytes(source)),
+            });
+        }
+    }
+
+    public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>Runs a program through the library's one process runner (working folder / unless given).</summary>
     public static (int Code, string Out, string Err) Run(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? workDir = null)
     {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workDir ?? "/" };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        foreach (var (k, v) in env ?? new Dictionary<string, string>())
-            info.Environment[k] = v;
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        var result = ProcessRunner.RunAsync(file, args, workDir ?? "/", env).GetAwaiter().GetResult();
+        return (result.ExitCode, result.StandardOutput, result.StandardError);
     }
 
     public void Dispose()
@@ -144,95 +177,8 @@ public sealed class BundleFixture : IDisposable
     }
 }
 
-/// <summary>A PKI result with a real (ECDSA, for speed) CA, leaves and signing key; fixed once per fixture so rebuilds match.</summary>
-public sealed class TestPki : IPkiResult
+/// <summary>A clock that always says the same time.</summary>
+public sealed class FixedClock(DateTimeOffset now) : TimeProvider
 {
-    private readonly SiteSpec _site;
-    private readonly Dictionary<string, (string Cert, string Key)> _issued = [];
-    private readonly X509Certificate2 _ca;
-    private readonly ECDsa _caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-
-    public TestPki(SiteSpec site)
-    {
-        _site = site;
-        var request = new CertificateRequest("CN=kubernetes", _caKey, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        _ca = request.CreateSelfSigned(DateTimeOffset.FromUnixTimeSeconds(BundleFixture.Epoch), DateTimeOffset.FromUnixTimeSeconds(BundleFixture.Epoch).AddYears(10));
-        using var signing = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        SigningKeyPem = signing.ExportPkcs8PrivateKeyPem();
-    }
-
-    public string CaCertificatePem => _ca.ExportCertificatePem();
-    public string EncryptionKeyBase64 => Convert.ToBase64String(new byte[32]);
-    public string SigningKeyPem { get; set; }
-
-    /// <summary>Issues (once) or returns a leaf; <see cref="Reissue"/> forgets one so the next build gets a new serial.</summary>
-    public (string Cert, string Key) Leaf(string name, IReadOnlyList<string> sans, int days = 365)
-    {
-        if (_issued.TryGetValue(name, out var had))
-            return had;
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var san = new SubjectAlternativeNameBuilder();
-        foreach (var s in sans)
-        {
-            if (System.Net.IPAddress.TryParse(s, out var ip)) san.AddIpAddress(ip); else san.AddDnsName(s);
-        }
-        if (sans.Count > 0)
-            request.CertificateExtensions.Add(san.Build());
-        var serial = RandomNumberGenerator.GetBytes(8);
-        serial[0] &= 0x7f;
-        using var cert = request.Create(_ca, DateTimeOffset.FromUnixTimeSeconds(BundleFixture.Epoch), DateTimeOffset.FromUnixTimeSeconds(BundleFixture.Epoch).AddDays(days), serial);
-        return _issued[name] = (cert.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
-    }
-
-    public Dictionary<string, (IReadOnlyList<string> Sans, int Days)> Overrides { get; } = [];
-
-    public void Reissue(string name, IReadOnlyList<string> sans, int days)
-    {
-        _issued.Remove(name);
-        Overrides[name] = (sans, days);
-    }
-
-    private (string Cert, string Key) Get(string name, IReadOnlyList<string> sans) =>
-        Overrides.TryGetValue(name, out var o) ? Leaf(name, o.Sans, o.Days) : Leaf(name, sans);
-
-    public IReadOnlyList<NodeFile> PkiFilesFor(NodeSpec node)
-    {
-        var files = new List<NodeFile> { NodeFile.Text(NodePaths.Pki("ca.crt"), CaCertificatePem, FileKind.Certificate) };
-        if (node.Is(Roles.Master))
-        {
-            var api = Get("kube-apiserver", ["kubernetes", node.Ip.ToString(), "127.0.0.1"]);
-            files.Add(NodeFile.Text(NodePaths.Pki("apiserver.crt"), api.Cert, FileKind.Certificate));
-            files.Add(NodeFile.Text(NodePaths.Pki("apiserver.key"), api.Key, FileKind.PrivateKey));
-        }
-        if (node.Is(Roles.Etcd))
-        {
-            var etcd = Get($"etcd-server-{node.Name}", [node.Name, node.Ip.ToString(), "127.0.0.1"]);
-            files.Add(NodeFile.Text(NodePaths.EtcdPkiDir + "/server.crt", etcd.Cert, FileKind.Certificate));
-            files.Add(NodeFile.Text(NodePaths.EtcdPkiDir + "/server.key", etcd.Key, FileKind.PrivateKey));
-        }
-        if (node.Is(Roles.Worker))
-        {
-            var kubelet = Get($"kubelet-serving-{node.Name}", [node.Name, node.Ip.ToString()]);
-            files.Add(NodeFile.Text(NodePaths.Pki("kubelet.crt"), kubelet.Cert, FileKind.Certificate));
-            files.Add(NodeFile.Text(NodePaths.Pki("kubelet.key"), kubelet.Key, FileKind.PrivateKey));
-        }
-        return files;
-    }
-
-    public Credential ClientCredential(string identity, NodeSpec? node = null)
-    {
-        var (cert, key) = Get(node is null || identity != "kubelet" ? identity : $"system:node:{node.Name}", []);
-        return new Credential(cert, key);
-    }
-
-    public IReadOnlyList<CertificateInfo> CertificatesFor(NodeSpec node) =>
-        PkiFilesFor(node).Where(f => f.Kind == FileKind.Certificate)
-            .Select(f =>
-            {
-                using var cert = X509Certificate2.CreateFromPem(Encoding.UTF8.GetString(f.Content!));
-                var d = Bundler.Inspection.BundleReader.Describe(f.Path, cert);
-                return new CertificateInfo(d.Path, d.Subject, d.Issuer, d.Sans, d.NotBefore, d.NotAfter, d.KeyAlgorithm, d.SerialNumber);
-            }).ToList();
+    public override DateTimeOffset GetUtcNow() => now;
 }

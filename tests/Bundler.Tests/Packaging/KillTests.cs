@@ -17,11 +17,13 @@ public sealed class KillTests : IDisposable
         AppContext.BaseDirectory.Replace($"{Path.DirectorySeparatorChar}Bundler.Tests{Path.DirectorySeparatorChar}", $"{Path.DirectorySeparatorChar}Bundler.PackagerHost{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
         + "Bundler.PackagerHost.dll";
 
-    private Process Start()
+    private Process Start(bool newKubelet = true)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(HostDll());
         info.ArgumentList.Add(_root);
+        if (newKubelet)
+            info.ArgumentList.Add("--new-kubelet");
         info.Environment["SOURCE_DATE_EPOCH"] = BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture);
         return Process.Start(info)!;
     }
@@ -30,6 +32,12 @@ public sealed class KillTests : IDisposable
     public void GivenABuildKilledAtRandomMoments_ThenNoFinishedLookingPartialArtifactAndTheRerunSucceeds()
     {
         Assert.True(File.Exists(HostDll()), HostDll());
+        // A finished build first: the state (CA, keys) exists, so the killed builds below rewrite bundles, not keys.
+        using (var first = Start(newKubelet: false))
+        {
+            first.WaitForExit();
+            Assert.True(first.ExitCode == 0, first.StandardError.ReadToEnd());
+        }
         var random = new Random(8);
         var killed = 0;
         for (var i = 0; i < 10; i++)

@@ -1,6 +1,5 @@
 using Xunit;
 using Bundler.Pipeline;
-using System.Text;
 using Bundler.Layout;
 using Bundler.Packaging;
 
@@ -9,7 +8,6 @@ namespace Bundler.Tests.Packaging;
 public sealed class PackageStepTests : IDisposable
 {
     private readonly BundleFixture _fx = new();
-    private readonly Dictionary<string, string> _env = new() { ["SOURCE_DATE_EPOCH"] = "" };
 
     public PackageStepTests() => Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
@@ -113,14 +111,16 @@ public sealed class PackageStepTests : IDisposable
     [Fact]
     public async Task GivenTwoWorkers_WhenPackaged_ThenTheSharedBinariesAreCompressedOnceAndReusedWarm()
     {
-        var first = await _fx.BuildAsync();
+        await _fx.BuildAsync();
+        var first = _fx.Reporter;
         var members = Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging"), "*.gz").Count();
-        var second = await _fx.BuildAsync(_fx.Out("again"));
+        await _fx.BuildAsync(_fx.Out("again"));
+        var second = _fx.Reporter;
 
-        // 10 distinct binaries across three nodes (w1 and w2 share theirs): 10 members, not 3 + 7 + 7 ... per node.
-        Assert.Equal(10, members);
-        Assert.Contains(((RecordingReporter)first.Reporter).Lines, l => l.Contains("0 reused, 10 compressed", StringComparison.Ordinal));
-        Assert.Contains(((RecordingReporter)second.Reporter).Lines, l => l.Contains("10 reused, 0 compressed", StringComparison.Ordinal));
+        // m1 ships 7 binaries, each worker 13; kubectl and kube-nginx are on every node: 18 members, not 7 + 13 + 13.
+        Assert.Equal(18, members);
+        Assert.Contains(first.Lines, l => l.Contains("0 reused, 18 compressed", StringComparison.Ordinal));
+        Assert.Contains(second.Lines, l => l.Contains("18 reused, 0 compressed", StringComparison.Ordinal));
         // Each worker's payload holds every byte of each shared member verbatim.
         var kubelet = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging")).Single(f => Members(f).Contains("opt/k8s/bin/kubelet")));
         foreach (var node in new[] { "w1", "w2" })
@@ -137,7 +137,8 @@ public sealed class PackageStepTests : IDisposable
 
         Assert.Equal("lab", manifest.Site.Name);
         Assert.Equal(BundleFixture.Epoch, manifest.SourceDateEpoch);
-        Assert.Single(manifest.Artifacts);
+        Assert.Equal(["cni-plugins", "containerd", "crictl", "etcd", "kubernetes-server", "nginx", "runc"], manifest.Artifacts.Select(a => a.Name).Order());
+        Assert.Equal(_fx.Last!.Nginx!.Provenance.BinarySha256, manifest.KubeNginx!.BinarySha256);
         var m1 = manifest.Nodes.Single(n => n.Name == "m1");
         Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], m1.Units);
         Assert.Contains(m1.Files, f => f.Path == "/etc/kubernetes/pki/apiserver.key" && f.Mode == "0600" && f.Owner == "root:root");
@@ -155,10 +156,10 @@ public sealed class PackageStepTests : IDisposable
         Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", null);
         try
         {
-            var first = PackageStep.SourceDateEpoch(_fx.State);
-            var second = PackageStep.SourceDateEpoch(_fx.State);
+            var first = Bundler.Pki.SourceDateEpoch.Ensure(_fx.State);
+            var second = Bundler.Pki.SourceDateEpoch.Ensure(_fx.State);
             Assert.Equal(first, second);
-            Assert.Equal(first.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(_fx.State, PackageStep.EpochFile)).Trim());
+            Assert.Equal(first.ToString(System.Globalization.CultureInfo.InvariantCulture), File.ReadAllText(Path.Combine(_fx.State, Bundler.Pki.SourceDateEpoch.File)).Trim());
         }
         finally
         {
@@ -191,6 +192,5 @@ public sealed class PackageStepTests : IDisposable
         Assert.Equal(NodeFile.SecretDir, dirs["/etc/kubernetes/pki/etcd"]);
         Assert.Equal(NodeFile.Executable, dirs["/etc/kubernetes"]);
         Assert.Equal(NodeFile.Executable, dirs["/etc"]);
-        _ = Encoding.UTF8;
     }
 }

@@ -1,52 +1,41 @@
-using Bundler.Configuration;
 using Bundler.Pipeline;
 
 namespace Bundler.Tests.Pipeline;
 
-public class PipelineRunnerTests
+public sealed class PipelineRunnerTests
 {
-    private sealed class FakeStep(StepName name, Action<BuildContext>? action = null) : IStep
+    /// <summary>Six steps in pipeline order; the pki step runs <paramref name="pki"/>. Records which steps ran.</summary>
+    private static async Task<(BuildReport Report, List<StepName> Ran)> RunSteps(StepName? until = null, Func<string>? pki = null)
     {
-        public StepName Name => name;
-        public string Reads => "test";
-        public string Writes => "test";
-        public bool Ran { get; private set; }
-
-        public Task RunAsync(BuildContext context, CancellationToken cancellationToken)
+        var ran = new List<StepName>();
+        var run = new PipelineRunner(new RecordingReporter(), until);
+        foreach (var step in Enum.GetValues<StepName>())
         {
-            Ran = true;
-            action?.Invoke(context);
-            return Task.CompletedTask;
+            await run.StepAsync(step, _ =>
+            {
+                ran.Add(step);
+                return Task.FromResult(step == StepName.Pki && pki is not null ? pki() : Steps.Name(step));
+            });
         }
-    }
-
-    private static BuildContext Context(StepName? until = null)
-    {
-        var site = SiteLoader.Load(TestPaths.ExampleSite, PinCatalog.Default()).Site;
-        return new BuildContext(site, "lock.yaml", new BuildOptions { SitePath = TestPaths.ExampleSite, Until = until }, new RecordingReporter());
-    }
-
-    private static FakeStep[] AllSteps(Action<BuildContext>? pki = null) =>
-        Enum.GetValues<StepName>().Select(s => new FakeStep(s, s == StepName.Pki ? pki : null)).ToArray();
-
-    [Fact]
-    public void The_pipeline_lists_the_steps_in_the_spec_order()
-    {
-        Assert.Equal([StepName.Fetch, StepName.Nginx, StepName.Pki, StepName.Render, StepName.Package, StepName.Sign],
-            Steps.All().Select(s => s.Name));
-        Assert.All(Steps.All(), s => Assert.False(string.IsNullOrWhiteSpace(s.Reads + s.Writes)));
+        return (run.Report(new BuildOutputs(null, null, null, null, null, null)), ran);
     }
 
     [Fact]
-    public async Task Given_until_pki_when_run_then_later_steps_are_skipped_and_the_build_succeeds()
+    public void GivenTheStepNames_ThenTheyAreTheSpecOrderAndParseFromTheCommandLine()
     {
-        var steps = AllSteps();
+        Assert.Equal(["fetch", "nginx", "pki", "render", "package", "sign"], Enum.GetValues<StepName>().Select(Steps.Name));
+        Assert.True(Steps.TryParse("Render", out var step));
+        Assert.Equal(StepName.Render, step);
+        Assert.False(Steps.TryParse("3", out _));
+    }
 
-        var report = await new PipelineRunner().RunAsync(Context(StepName.Pki), steps);
+    [Fact]
+    public async Task GivenUntilPki_WhenRun_ThenLaterStepsAreSkippedAndTheBuildSucceeds()
+    {
+        var (report, ran) = await RunSteps(until: StepName.Pki);
 
         Assert.Equal(0, report.ExitCode);
-        Assert.True(steps[2].Ran);
-        Assert.False(steps[3].Ran);
+        Assert.Equal([StepName.Fetch, StepName.Nginx, StepName.Pki], ran);
         Assert.Equal([StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Succeeded, StepStatus.Skipped, StepStatus.Skipped, StepStatus.Skipped],
             report.Steps.Select(s => s.Status));
         Assert.Equal("--until pki", report.Steps[3].Detail);
@@ -56,33 +45,44 @@ public class PipelineRunnerTests
     [InlineData(typeof(UserInputException), ExitCodes.UsageError)]
     [InlineData(typeof(IntegrityException), ExitCodes.IntegrityError)]
     [InlineData(typeof(InvalidOperationException), ExitCodes.Failure)]
-    public async Task Given_a_failing_step_when_run_then_later_steps_do_not_run_and_the_exit_code_names_the_failure(Type exception, int exitCode)
+    public async Task GivenAFailingStep_WhenRun_ThenLaterStepsDoNotRunAndTheExitCodeNamesTheFailure(Type exception, int exitCode)
     {
-        var steps = AllSteps(_ => throw (Exception)Activator.CreateInstance(exception, "broken")!);
-
-        var report = await new PipelineRunner().RunAsync(Context(), steps);
+        var (report, ran) = await RunSteps(pki: () => throw (Exception)Activator.CreateInstance(exception, "broken")!);
 
         Assert.Equal(exitCode, report.ExitCode);
         Assert.Equal(StepStatus.Failed, report.Steps[2].Status);
         Assert.Equal("broken", report.Steps[2].Detail);
         Assert.All(report.Steps.Skip(3), s => Assert.Equal(StepStatus.NotRun, s.Status));
-        Assert.False(steps[3].Ran);
+        Assert.DoesNotContain(StepName.Render, ran);
     }
 
     [Fact]
-    public async Task A_step_output_is_handed_to_later_steps_through_the_typed_context()
+    public async Task GivenAStep_WhenItRuns_ThenItsOutputIsWhatTheNextStepIsHanded()
     {
-        var context = Context();
-        string? seen = null;
-        var steps = new IStep[]
-        {
-            new FakeStep(StepName.Fetch, c => c.Set(new Uri("https://example.invalid/"))),
-            new FakeStep(StepName.Nginx, c => seen = c.Get<Uri>().Host),
-        };
+        var run = new PipelineRunner(new RecordingReporter());
 
-        await new PipelineRunner().RunAsync(context, steps);
+        var fetched = await run.StepAsync(StepName.Fetch, _ => Task.FromResult(new Uri("https://example.invalid/")));
+        var host = await run.StepAsync(StepName.Nginx, _ => Task.FromResult(fetched!.Host));
 
-        Assert.Equal("example.invalid", seen);
-        Assert.Throws<InvalidOperationException>(() => context.Get<Version>());
+        Assert.Equal("example.invalid", host);
+        Assert.Equal([StepStatus.Succeeded, StepStatus.Succeeded], run.Report(new BuildOutputs(null, null, null, null, null, null)).Steps.Select(s => s.Status));
+    }
+}
+
+public sealed class BuilderTests
+{
+    [Fact]
+    public async Task GivenAnEmptyCacheOffline_WhenBuilt_ThenTheReportListsEveryStepInOrderFetchFailedAndTheExitCodeIs2()
+    {
+        using var world = new Fetch.FetchWorld();
+        var lockPath = world.WriteLock(Fetch.FetchWorld.EtcdLockEntry("https://example.invalid/etcd.tar.gz", new string('a', 64)));
+
+        var report = await Builder.RunAsync(world.Inputs(lockPath, offline: true), new RecordingReporter());
+
+        Assert.Equal(Enum.GetValues<StepName>(), report.Steps.Select(s => s.Step));
+        Assert.Equal([StepStatus.Failed, StepStatus.NotRun, StepStatus.NotRun, StepStatus.NotRun, StepStatus.NotRun, StepStatus.NotRun],
+            report.Steps.Select(s => s.Status));
+        Assert.Equal(ExitCodes.UsageError, report.ExitCode);
+        Assert.Null(report.Outputs.Fetch);
     }
 }

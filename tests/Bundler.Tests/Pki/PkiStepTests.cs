@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Bundler.Cli;
+using Bundler.Configuration;
 using Bundler.Pipeline;
 using Bundler.Pki;
 using Xunit;
@@ -9,24 +10,24 @@ namespace Bundler.Tests.Pki;
 public sealed class PkiStepTests
 {
     [Fact]
-    public async Task GivenABuildContext_WhenThePkiStepRuns_ThenItFillsThePkiSlotFromStateAndASecondRunReusesIt()
+    public async Task GivenAnEmptyState_WhenThePkiStepRunsTwice_ThenTheSecondReusesTheCaTheKeysTheSigningKeyAndTheEpoch()
     {
         using var fixture = new PkiFixture();
         var site = PkiFixture.Site();
         var options = new BuildOptions { SitePath = "site.yaml", StateDir = fixture.StateDir };
-        var first = new BuildContext(site, "pins/1.36.0.yaml", options, new RecordingReporter());
+        var inputs = new BuildInputs(site, LockFile.Load(PinCatalog.Default().FileFor(site.Kubernetes)), options);
 
-        await new PkiStep().RunAsync(first, CancellationToken.None);
+        var a = await PkiStep.RunAsync(inputs, new RecordingReporter());
         var reporter = new RecordingReporter();
-        var second = new BuildContext(site, "pins/1.36.0.yaml", options, reporter);
-        await new PkiStep().RunAsync(second, CancellationToken.None);
+        var b = await PkiStep.RunAsync(inputs, reporter);
 
-        var a = first.Get<IPkiResult>();
-        var b = second.Get<IPkiResult>();
-        Assert.Equal(a.CaCertificatePem, b.CaCertificatePem);
-        Assert.Equal(a.EncryptionKeyBase64, b.EncryptionKeyBase64);
+        Assert.Equal(a.Material.CaCertificatePem, b.Material.CaCertificatePem);
+        Assert.Equal(a.Material.EncryptionKeyBase64, b.Material.EncryptionKeyBase64);
+        Assert.Equal(a.SigningKey, b.SigningKey);
+        Assert.Equal(a.SourceDateEpoch, b.SourceDateEpoch);
         Assert.Contains(reporter.Lines, l => l.Contains("reused", StringComparison.Ordinal));
-        Assert.NotEmpty(b.PkiFilesFor(site.Node("k8s-04")));
+        Assert.NotEmpty(b.Material.PkiFilesFor(site.Node("k8s-04")));
+        Assert.Equal(b.SigningKey.PublicKeyPem, File.ReadAllText(Path.Combine(fixture.StateDir, Bundler.Signing.SigningKey.PublicFile)));
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Bundler.Layout;
 using Bundler.Pipeline;
 using Bundler.Pki;
@@ -15,6 +14,7 @@ public sealed class PkiStoreTests
     {
         using var fixture = new PkiFixture();
         var pki = fixture.Ensure(PkiFixture.Site());
+        Bundler.Signing.SigningKey.Ensure(fixture.StateDir);
 
         foreach (var dir in Directory.EnumerateDirectories(fixture.StateDir, "*", SearchOption.AllDirectories).Append(fixture.StateDir))
             Assert.Equal(NodeFile.SecretDir, File.GetUnixFileMode(dir));
@@ -24,10 +24,6 @@ public sealed class PkiStoreTests
             Assert.True(expected == File.GetUnixFileMode(file), $"{file}: {File.GetUnixFileMode(file)}");
         }
         Assert.Equal(32, Convert.FromBase64String(pki.EncryptionKeyBase64).Length);
-        using var signing = ECDsa.Create();
-        signing.ImportFromPem(pki.SigningKeyPem);
-        Assert.Equal(256, signing.KeySize);
-        Assert.Contains("BEGIN PUBLIC KEY", pki.SigningPublicKeyPem);
         Assert.Contains("\"nodes/k8s-04/kubelet\"", File.ReadAllText(Path.Combine(fixture.StateDir, PkiStore.IndexFile)));
     }
 
@@ -62,7 +58,6 @@ public sealed class PkiStoreTests
         Assert.Empty(again.Issued);
         Assert.Equal(first.CaCertificatePem, again.CaCertificatePem);
         Assert.Equal(first.EncryptionKeyBase64, again.EncryptionKeyBase64);
-        Assert.Equal(first.SigningKeyPem, again.SigningKeyPem);
     }
 
     [Fact]
@@ -111,7 +106,7 @@ public sealed class PkiStoreTests
         var leaves = CertificateTable.Expand(site).Where(i => i.Spec.Kind == CertificateKind.Leaf).Select(i => i.Id).Order();
         Assert.Equal(leaves, pki.Issued.Order());
         var after = fixture.Snapshot();
-        foreach (var stable in new[] { "ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub", "encryption.key", "signing.key" })
+        foreach (var stable in new[] { "ca.crt", "ca.key", "etcd/ca.crt", "etcd/ca.key", "front-proxy-ca.crt", "front-proxy-ca.key", "sa.key", "sa.pub", "encryption.key" })
             Assert.Equal(before[stable], after[stable]);
     }
 

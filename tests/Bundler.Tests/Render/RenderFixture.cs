@@ -24,7 +24,7 @@ public sealed class RenderFixture : IDisposable
     }
 
     public SiteSpec Site { get; }
-    internal IPkiResult Pki { get; }
+    internal PkiMaterial Pki { get; }
     public RenderResult Result { get; }
     public string BinDir { get; }
 
@@ -35,7 +35,7 @@ public sealed class RenderFixture : IDisposable
     public static SiteSpec LoadSite(string yaml) =>
         SiteLoader.Parse(yaml, "site.yaml", PinCatalog.Default()).Site;
 
-    public static IReadOnlyDictionary<string, string> Versions => RenderStep.LockVersions(PinCatalog.Default().FileFor("1.36.0"));
+    public static IReadOnlyDictionary<string, string> Versions => LockFile.Load(PinCatalog.Default().FileFor("1.36.0")).Versions;
 
     public RenderResult RenderWith(string? overlayDir, SiteSpec? site = null)
     {
@@ -45,7 +45,7 @@ public sealed class RenderFixture : IDisposable
     }
 
     /// <summary>The real PKI step's material for a site, in a state folder of its own under this fixture.</summary>
-    private IPkiResult PkiFor(SiteSpec site) =>
+    private PkiMaterial PkiFor(SiteSpec site) =>
         PkiStore.Ensure(site, Path.Combine(BinDir, "state", site.SourceSha256[..12]), renew: false, new RecordingReporter());
 
     public NodeTree Tree(string node) => Result.Nodes.Single(n => n.Node == node);
