@@ -35,15 +35,10 @@ public static class Cli
             // System.CommandLine reports parse errors with exit code 1; the contract says usage errors are 2.
             return parse.Errors.Count > 0 ? ExitCodes.UsageError : code;
         }
-        catch (UserInputException e)
+        catch (Exception e) when (ExitCodes.IsExpected(e))
         {
-            output.Error.WriteLine(e.Message);
-            return ExitCodes.UsageError;
-        }
-        catch (IntegrityException e)
-        {
-            output.Error.WriteLine($"integrity check failed: {e.Message}");
-            return ExitCodes.IntegrityError;
+            output.Error.WriteLine(ExitCodes.Message(e));
+            return ExitCodes.For(e);
         }
     }
 

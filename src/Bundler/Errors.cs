@@ -14,13 +14,28 @@ public static class ExitCodes
     public const int IntegrityError = 4;
 
     /// <summary>The exit code of a failure: the one mapping from exceptions to codes, for every command.</summary>
-    public static int For(Exception error) => error switch
+    public static int For(Exception error) => Unwrap(error) switch
     {
         UserInputException => UsageError,
         IntegrityException => IntegrityError,
-        AggregateException { InnerExceptions.Count: 1 } a => For(a.InnerExceptions[0]),
         _ => Failure,
     };
+
+    /// <summary>
+    /// A failure the user acts on (bad input, an integrity check, a download that failed everywhere): printed as its
+    /// message alone. Anything else is a bug and is printed with its stack trace.
+    /// </summary>
+    public static bool IsExpected(Exception error) => Unwrap(error) is UserInputException or IntegrityException or Fetch.FetchException;
+
+    /// <summary>The message a user sees for an expected failure.</summary>
+    public static string Message(Exception error) => Unwrap(error) switch
+    {
+        IntegrityException e => $"integrity check failed: {e.Message}",
+        var e => e.Message,
+    };
+
+    private static Exception Unwrap(Exception error) =>
+        error is AggregateException { InnerExceptions.Count: 1 } a ? Unwrap(a.InnerExceptions[0]) : error;
 }
 
 /// <summary>
@@ -42,7 +57,3 @@ public class UserInputException : Exception
 
 /// <summary>A checksum or signature did not match: maps to <see cref="ExitCodes.IntegrityError"/>.</summary>
 public class IntegrityException(string message) : Exception(message);
-
-/// <summary>A pipeline step that has not been built yet. It fails loudly instead of pretending.</summary>
-public sealed class StepNotImplementedException(string step)
-    : Exception($"step '{step}' is not implemented yet");

@@ -69,10 +69,7 @@ public static class BuildCommand
         else
             WriteSummary(report, output);
         if (report.Error is { } error)
-        {
-            var userFacing = error is UserInputException or IntegrityException or StepNotImplementedException;
-            output.Error.WriteLine(userFacing ? $"error: {error.Message}" : $"error: {error}");
-        }
+            output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {error.Message}" : $"error: {error}");
         return report.ExitCode;
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Bundler.Configuration;
+using Bundler.Pipeline;
 using Bundler.Pki;
 using Spectre.Console;
 
@@ -41,9 +42,9 @@ public static class CertsCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
-        var pins = options.Pins is null ? PinCatalog.Default() : PinCatalog.FromFile(options.Pins);
-        var site = SiteLoader.Load(options.Site, pins).Site;
-        var stateDir = new Pipeline.BuildOptions { SitePath = options.Site, StateDir = options.State }.ResolveStateDir(site.Name);
+        var inputs = Builder.LoadInputs(new BuildOptions { SitePath = options.Site, PinsFile = options.Pins, StateDir = options.State });
+        var site = inputs.Site;
+        var stateDir = inputs.StateDir;
         var rows = Rows(site, PkiStore.Open(site, stateDir), now ?? DateTimeOffset.UtcNow);
         var expiring = rows.Where(r => r.ExpiresInDays < WarningDays).ToList();
 

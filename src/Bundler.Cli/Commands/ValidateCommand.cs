@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Bundler.Configuration;
+using Bundler.Pipeline;
 
 namespace Bundler.Cli;
 
@@ -24,12 +25,10 @@ public static class ValidateCommand
 
     public static int Run(Options options, CliOutput output)
     {
-        var pins = options.Pins is null ? PinCatalog.Default() : PinCatalog.FromFile(options.Pins);
-        SiteLoader.Result result;
+        BuildInputs inputs;
         try
         {
-            result = SiteLoader.Load(options.Site, pins);
-            LockFile.Load(pins.FileFor(result.Site.Kubernetes)).CheckProvides(result.Site);
+            inputs = Builder.LoadInputs(new BuildOptions { SitePath = options.Site, PinsFile = options.Pins });
         }
         catch (UserInputException e) when (options.Json)
         {
@@ -38,12 +37,12 @@ public static class ValidateCommand
         }
         if (options.Json)
         {
-            output.Out.WriteLine(JsonSerializer.Serialize(new { valid = true, problems = Describe(result.Warnings) }, JsonOut.Options));
+            output.Out.WriteLine(JsonSerializer.Serialize(new { valid = true, problems = Describe(inputs.Warnings) }, JsonOut.Options));
             return ExitCodes.Success;
         }
-        foreach (var warning in result.Warnings)
+        foreach (var warning in inputs.Warnings)
             output.Error.WriteLine(warning);
-        var site = result.Site;
+        var site = inputs.Site;
         output.Out.WriteLine($"{options.Site}: ok: site '{site.Name}', Kubernetes {site.Kubernetes}, {site.Nodes.Length} nodes " +
                              $"({site.Masters.Count()} master, {site.EtcdMembers.Count()} etcd, {site.Workers.Count()} worker)");
         return ExitCodes.Success;

@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Bundler.Packaging;
+using Bundler.Pki;
 
 namespace Bundler.Inspection;
 
@@ -139,7 +140,7 @@ public sealed class BundleReader
             if (file.Path.EndsWith(".crt", StringComparison.Ordinal))
             {
                 foreach (var cert in PemCertificates(Encoding.UTF8.GetString(file.Content!)))
-                    result.Add(Describe(file.Path, cert));
+                    result.Add(CertificateRecord.Of(file.Path, cert));
             }
             else if (file.Path.EndsWith(".conf", StringComparison.Ordinal))
             {
@@ -152,7 +153,7 @@ public sealed class BundleReader
                     {
                         var pem = Encoding.UTF8.GetString(Convert.FromBase64String(trimmed["client-certificate-data:".Length..].Trim()));
                         foreach (var cert in PemCertificates(pem))
-                            result.Add(Describe(file.Path, cert));
+                            result.Add(CertificateRecord.Of(file.Path, cert));
                     }
                     catch (FormatException)
                     {
@@ -176,22 +177,5 @@ public sealed class BundleReader
             return [];
         }
         return collection;
-    }
-
-    public static CertificateRecord Describe(string path, X509Certificate2 cert)
-    {
-        var sans = new List<string>();
-        foreach (var san in cert.Extensions.OfType<X509SubjectAlternativeNameExtension>())
-        {
-            sans.AddRange(san.EnumerateDnsNames().Select(d => "DNS:" + d));
-            sans.AddRange(san.EnumerateIPAddresses().Select(ip => "IP:" + ip));
-        }
-        var algorithm = cert.GetKeyAlgorithm() switch
-        {
-            "1.2.840.113549.1.1.1" => $"rsa-{cert.GetRSAPublicKey()!.KeySize}",
-            "1.2.840.10045.2.1" => $"ecdsa-p{cert.GetECDsaPublicKey()!.KeySize}",
-            var oid => oid,
-        };
-        return new CertificateRecord(path, cert.Subject, cert.Issuer, sans, cert.NotBefore.ToUniversalTime(), cert.NotAfter.ToUniversalTime(), algorithm, cert.SerialNumber);
     }
 }

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Bundler.Configuration;
+using Bundler.Layout;
 
 namespace Bundler.Packaging;
 
@@ -22,6 +24,31 @@ public static class BundleHeader
         if (!File.Exists(shipped))
             throw new InvalidOperationException($"installer template not found at {shipped}");
         return File.ReadAllText(shipped);
+    }
+
+    /// <summary>The node's metadata as header variables: --info prints them, the installer's functions read them.</summary>
+    public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ArgumentNullException.ThrowIfNull(node);
+        return
+        [
+            new("KB_SITE", site.Name),
+            new("KB_NODE", node.Name),
+            new("KB_IP", node.Ip.ToString()),
+            new("KB_ROLES", Names.Of(node.Roles)),
+            new("KB_ARCH", Names.Of(node.Arch)),
+            new("KB_KUBERNETES", site.Kubernetes),
+            new("KB_TOOL_VERSION", PackageStep.ToolVersion),
+            new("KB_BUILD_EPOCH", epoch.ToString(CultureInfo.InvariantCulture)),
+            new("KB_UNITS", string.Join(' ', units)),
+            new("KB_DATA_DIRS", string.Join(' ', ComponentTable.DataDirsFor(node.Roles))),
+            new("KB_API_PORT", site.ApiServer.Port.ToString(CultureInfo.InvariantCulture)),
+            new("KB_LOCAL_PROXY_PORT", site.ApiServer.LocalProxyPort.ToString(CultureInfo.InvariantCulture)),
+            new("KB_PROXY_MODE", Names.Of(site.Network.ProxyMode)),
+            new("KB_FIRST_MASTER", node.Is(Roles.Master) && site.FirstMaster.Name == node.Name ? "yes" : "no"),
+            new("KB_HOSTS", string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
+        ];
     }
 
     /// <summary>Builds the header bytes for a payload of this size and hash.</summary>

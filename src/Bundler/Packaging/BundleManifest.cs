@@ -1,6 +1,12 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Bundler.Configuration;
+using Bundler.Fetch;
+using Bundler.Layout;
+using Bundler.Nginx;
+using Bundler.Pki;
+using Bundler.Render;
 
 namespace Bundler.Packaging;
 
@@ -10,8 +16,8 @@ public sealed record BundleManifest(
     string ToolVersion,
     SiteRecord Site,
     long SourceDateEpoch,
-    IReadOnlyList<ArtifactEntry> Artifacts,
-    NginxEntry? KubeNginx,
+    IReadOnlyList<ArtifactRecord> Artifacts,
+    NginxProvenance? KubeNginx,
     IReadOnlyList<NodeRecord> Nodes)
 {
     public const int CurrentFormat = 1;
@@ -32,10 +38,6 @@ public sealed record BundleManifest(
 
 public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256);
 
-public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
-
-public sealed record NginxEntry(string Version, string SourceSha256, IReadOnlyList<string> ConfigureArguments, string Compiler, string BinarySha256);
-
 /// <summary>One node: what its bundle holds (also stored inside the payload as .kbundle/node.json, without <see cref="Bundle"/>).</summary>
 public sealed record NodeRecord(
     string Name,
@@ -43,7 +45,7 @@ public sealed record NodeRecord(
     IReadOnlyList<string> Roles,
     string Arch,
     BundleRecord? Bundle,
-    IReadOnlyList<ArtifactEntry> Components,
+    IReadOnlyList<ArtifactRecord> Components,
     IReadOnlyList<FileRecord> Files,
     IReadOnlyList<CertificateRecord> Certificates,
     IReadOnlyList<string> PrivateKeys,
@@ -53,6 +55,30 @@ public sealed record BundleRecord(string File, long Size, string Sha256, string 
 
 public sealed record FileRecord(string Path, string Mode, string Owner, long Size, string Sha256, string Kind, string? Component);
 
-public sealed record CertificateRecord(
-    string Path, string Subject, string Issuer, IReadOnlyList<string> Sans, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
-    string KeyAlgorithm, string SerialNumber);
+/// <summary>The manifest's records of a node and its files, from what render and the pki step handed on.</summary>
+public static class ManifestRecords
+{
+    /// <summary>A node's record, without <see cref="NodeRecord.Bundle"/> (package adds it once the .run is written).</summary>
+    public static NodeRecord Node(SiteSpec site, NodeSpec node, NodeTree tree, IReadOnlyList<FileRecord> files,
+        IEnumerable<CertificateRecord> certificates, IEnumerable<ArtifactRecord> artifacts)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(tree);
+        var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+        return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
+            files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
+            tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units);
+    }
+
+    /// <summary>A file's record: generated files are hashed here, binaries carry the hash their shared member recorded.</summary>
+    public static FileRecord File(NodeFile file, SharedMember? member)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (file.Content is null == (file.SourceFile is null) || file.SourceFile is not null && member is null)
+            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content or a source file (with its shared member)");
+        var (size, sha) = file.Content is { } content ? (content.LongLength, PayloadWriter.Sha256Hex(content)) : (member!.ContentSize, member.ContentSha256);
+        return new FileRecord(file.Path, BundleLayout.Octal(file.Mode), "root:root", size, sha, file.Kind.ToString().ToLowerInvariant(), file.Component);
+    }
+}

@@ -70,30 +70,11 @@ public sealed class PkiMaterial
         return new Credential(item!.CertificatePem!, item.KeyPem);
     }
 
-    public IReadOnlyList<CertificateInfo> CertificatesFor(NodeSpec node)
+    /// <summary>Certificates a node carries (files and kubeconfig-embedded), for the manifest, inspect and certs.</summary>
+    public IReadOnlyList<CertificateRecord> CertificatesFor(NodeSpec node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        return Items.Where(i => i.Certificate is not null && i.Instance.HoldsCertificate(_site, node)).Select(Info).ToList();
+        return Items.Where(i => i.Certificate is not null && i.Instance.HoldsCertificate(_site, node))
+            .Select(i => CertificateRecord.Of(i.Instance.Spec.NodePath, i.Certificate!) with { Id = i.Instance.Id }).ToList();
     }
-
-    /// <summary>What an auditor sees of one certificate, with its path on the node.</summary>
-    public static CertificateInfo Info(Item item)
-    {
-        ArgumentNullException.ThrowIfNull(item);
-        var c = item.Certificate!;
-        return new CertificateInfo(item.Instance.Spec.NodePath, c.Subject, c.Issuer, PkiStore.Sans(c),
-            new DateTimeOffset(c.NotBefore.ToUniversalTime()), new DateTimeOffset(c.NotAfter.ToUniversalTime()), Keys.AlgorithmName(c), c.SerialNumber)
-        {
-            Id = item.Instance.Id,
-            CommonName = c.GetNameInfo(X509NameType.SimpleName, forIssuer: false),
-            Organizations = Organizations(c.SubjectName),
-            IssuerCommonName = c.GetNameInfo(X509NameType.SimpleName, forIssuer: true),
-        };
-    }
-
-    private static IReadOnlyList<string> Organizations(X500DistinguishedName name) =>
-        name.EnumerateRelativeDistinguishedNames()
-            .Where(r => r.GetSingleElementType().Value == "2.5.4.10")
-            .Select(r => r.GetSingleElementValue() ?? "")
-            .ToList();
 }

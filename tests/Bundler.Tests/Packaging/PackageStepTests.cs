@@ -185,7 +185,7 @@ public sealed class PackageStepTests : IDisposable
     [Fact]
     public void GivenAKeyFolder_ThenItIs0700AndOtherFolders0755()
     {
-        var dirs = PackageStep.Directories([
+        var dirs = NodePayload.Directories([
             NodeFile.Text("/etc/kubernetes/pki/etcd/server.key", "k", FileKind.PrivateKey),
             NodeFile.Text("/etc/kubernetes/admin.conf", "c", FileKind.Kubeconfig),
         ]);

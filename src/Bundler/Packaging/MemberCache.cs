@@ -1,0 +1,90 @@
+using System.Text;
+
+namespace Bundler.Packaging;
+
+/// <summary>A binary's gzip member on disk (named by its cache key), and the binary's own size and hash (for the manifest).</summary>
+public sealed record SharedMember(string Key, string Path, long ContentSize, string ContentSha256);
+
+/// <summary>
+/// cache/packaging/: &lt;key&gt;.gz, one gzip member per (node path, mode, mtime, content hash); hashes/, a binary's
+/// sha256 by (path, size, mtime) so a warm rebuild does not re-read unchanged binaries; payloads/, a payload's size
+/// and sha256 by the keys of its parts; runs/, what each .run was when written (size, mtime, sha256), so an
+/// unchanged .run is neither rewritten nor re-read. A lost or stale record only costs time: keys name content.
+/// </summary>
+internal sealed class MemberCache(string directory)
+{
+    private int _reused;
+    private int _compressed;
+
+    public int Reused => _reused;
+    public int Compressed => _compressed;
+
+    private string Record(string kind, string key) => System.IO.Path.Combine(directory, kind, key);
+
+    private static string? ReadRecord(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
+
+    public SharedMember Get(string nodePath, UnixFileMode mode, string source, DateTimeOffset mtime)
+    {
+        var info = new FileInfo(source);
+        var size = info.Length;
+        var statKey = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes($"{source}\n{size}\n{info.LastWriteTimeUtc.Ticks}\n"));
+        var sha = ReadRecord(Record("hashes", statKey))?.Trim();
+        if (sha is not { Length: 64 })
+        {
+            sha = PayloadWriter.Sha256Hex(source);
+            AtomicFile.WriteAllText(Record("hashes", statKey), sha + "\n");
+        }
+        var key = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes($"kbundle-member-v1\n{nodePath}\n{BundleLayout.Octal(mode)}\n{mtime.ToUnixTimeSeconds()}\n{sha}\n"));
+        var path = System.IO.Path.Combine(directory, key + ".gz");
+        if (File.Exists(path))
+        {
+            Interlocked.Increment(ref _reused);
+            return new SharedMember(key, path, size, sha);
+        }
+        AtomicFile.Write(path, stream => PayloadWriter.WriteMember(stream, [new PayloadEntry(BundleLayout.EntryName(nodePath), mode, SourceFile: source)], mtime));
+        // The source could have changed while we read it; the member must hold the bytes the key names.
+        var after = new FileInfo(source);
+        if (after.Length != size || after.LastWriteTimeUtc != info.LastWriteTimeUtc)
+        {
+            File.Delete(path);
+            throw new IntegrityException($"{source} changed while it was being packaged");
+        }
+        Interlocked.Increment(ref _compressed);
+        return new SharedMember(key, path, size, sha);
+    }
+
+    public (long Size, string Sha256) Payload(string key, Func<(long Size, string Sha256)> compute)
+    {
+        var record = ReadRecord(Record("payloads", key))?.Split(' ', StringSplitOptions.TrimEntries);
+        if (record is [var sizeText, { Length: 64 } sha] && long.TryParse(sizeText, System.Globalization.CultureInfo.InvariantCulture, out var size))
+            return (size, sha);
+        var computed = compute();
+        AtomicFile.WriteAllText(Record("payloads", key), FormattableString.Invariant($"{computed.Size} {computed.Sha256}\n"));
+        return computed;
+    }
+
+    /// <summary>The sha256 of <paramref name="runPath"/> if it is the file we wrote for this header, untouched since; else null.</summary>
+    public string? UnchangedRun(string runPath, byte[] header, long size)
+    {
+        var file = new FileInfo(runPath);
+        if (!file.Exists || file.Length != size)
+            return null;
+        var record = ReadRecord(Record("runs", PayloadWriter.Sha256Hex(header)))?.Split(' ', StringSplitOptions.TrimEntries);
+        if (record is not [var recordedPath, var sizeText, var ticks, { Length: 64 } sha]
+            || recordedPath != Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))
+            || sizeText != size.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            || ticks != file.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            return null;
+        var start = new byte[header.Length];
+        using (var stream = file.OpenRead())
+            stream.ReadExactly(start);
+        return start.AsSpan().SequenceEqual(header) ? sha : null;
+    }
+
+    public void RecordRun(string runPath, byte[] header, string sha)
+    {
+        var file = new FileInfo(runPath);
+        AtomicFile.WriteAllText(Record("runs", PayloadWriter.Sha256Hex(header)),
+            FormattableString.Invariant($"{Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))} {file.Length} {file.LastWriteTimeUtc.Ticks} {sha}\n"));
+    }
+}
