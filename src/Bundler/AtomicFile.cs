@@ -75,7 +75,13 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>A hidden temporary name beside the target, recognisable as unfinished.</summary>
+    /// <summary>
+    /// A hidden temporary name beside the target (a file or a folder), unique to this process and call, recognisable as
+    /// unfinished by <see cref="TempPattern"/>: the one naming scheme for everything written, unpacked or built in place.
+    /// </summary>
     public static string TempName(string path) =>
-        Path.Combine(Path.GetDirectoryName(path)!, $".{Path.GetFileName(path)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+
+    /// <summary>Matches every <see cref="TempName"/> in a folder (for <c>Directory.EnumerateFiles</c>): what a killed process left.</summary>
+    public const string TempPattern = ".*.tmp-*";
 }

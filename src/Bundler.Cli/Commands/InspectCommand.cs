@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Bundler.Inspection;
+using Bundler.Layout;
 using Bundler.Packaging;
 
 namespace Bundler.Cli;
@@ -33,26 +34,26 @@ public static class InspectCommand
                 file = Path.GetFileName(v.File),
                 site = v.Site,
                 node = v.Node,
-                ip = v.Header.GetValueOrDefault("KB_IP"),
-                roles = v.Header.GetValueOrDefault("KB_ROLES"),
-                arch = v.Header.GetValueOrDefault("KB_ARCH"),
-                kubernetes = v.Header.GetValueOrDefault("KB_KUBERNETES"),
-                toolVersion = v.Header.GetValueOrDefault("KB_TOOL_VERSION"),
-                payloadSha256 = v.Header.GetValueOrDefault("KB_PAYLOAD_SHA256"),
+                ip = v.Header.GetValueOrDefault(HeaderKeys.Ip),
+                roles = v.Header.GetValueOrDefault(HeaderKeys.Roles),
+                arch = v.Header.GetValueOrDefault(HeaderKeys.Arch),
+                kubernetes = v.Header.GetValueOrDefault(HeaderKeys.Kubernetes),
+                toolVersion = v.Header.GetValueOrDefault(HeaderKeys.ToolVersion),
+                payloadSha256 = v.Header.GetValueOrDefault(HeaderKeys.PayloadSha256),
                 components = v.Record?.Components ?? [],
                 files = v.Files.Select(f => new { path = f.Path, mode = f.Mode, size = f.Size, sha256 = f.Sha256 }),
                 certificates = v.Certificates,
                 privateKeys = v.Record?.PrivateKeys ?? [],
-                units = v.Header.GetValueOrDefault("KB_UNITS", "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                units = v.Header.GetValueOrDefault(HeaderKeys.Units, "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
             }), BundleManifest.Json));
             return ExitCodes.Success;
         }
         foreach (var v in views)
         {
             var o = output.Out;
-            o.WriteLine($"{Path.GetFileName(v.File)}: site {v.Site}, node {v.Node} ({v.Header.GetValueOrDefault("KB_IP")}), roles {v.Header.GetValueOrDefault("KB_ROLES")}, " +
-                        $"{v.Header.GetValueOrDefault("KB_ARCH")}, Kubernetes {v.Header.GetValueOrDefault("KB_KUBERNETES")}, kbundle {v.Header.GetValueOrDefault("KB_TOOL_VERSION")}");
-            o.WriteLine($"  payload sha256 {v.Header.GetValueOrDefault("KB_PAYLOAD_SHA256")}");
+            o.WriteLine($"{Path.GetFileName(v.File)}: site {v.Site}, node {v.Node} ({v.Header.GetValueOrDefault(HeaderKeys.Ip)}), roles {v.Header.GetValueOrDefault(HeaderKeys.Roles)}, " +
+                        $"{v.Header.GetValueOrDefault(HeaderKeys.Arch)}, Kubernetes {v.Header.GetValueOrDefault(HeaderKeys.Kubernetes)}, kbundle {v.Header.GetValueOrDefault(HeaderKeys.ToolVersion)}");
+            o.WriteLine($"  payload sha256 {v.Header.GetValueOrDefault(HeaderKeys.PayloadSha256)}");
             o.WriteLine("  components:");
             foreach (var c in v.Record?.Components ?? [])
                 o.WriteLine($"    {c.Name} {c.Version} {c.Arch} {c.Algorithm}:{c.Checksum} {c.Url}");
@@ -65,7 +66,7 @@ public static class InspectCommand
                             $"expires {c.NotAfter.UtcDateTime:yyyy-MM-dd}; {c.KeyAlgorithm}");
             var keys = v.Files.Where(f => f.Path.EndsWith(".key", StringComparison.Ordinal)).Select(f => f.Path).ToList();
             o.WriteLine($"  private keys ({keys.Count}): {string.Join(" ", keys)}");
-            o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault("KB_UNITS")}");
+            o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault(HeaderKeys.Units)}");
         }
         return ExitCodes.Success;
     }

@@ -48,6 +48,6 @@ public sealed class ArtifactCache
     public string NewTempPath(string label)
     {
         Directory.CreateDirectory(PartialDir);
-        return Path.Combine(PartialDir, $".{label}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        return AtomicFile.TempName(Path.Combine(PartialDir, label));
     }
 }

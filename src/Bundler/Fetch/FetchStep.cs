@@ -66,7 +66,7 @@ public sealed class FetchStep(FetchSettings? settings = null)
             return result;
 
         // Unpack beside the final folder, then swap it in: a killed build never leaves a half-unpacked folder marked complete.
-        var temp = $"{dir}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
+        var temp = AtomicFile.TempName(dir);
         try
         {
             SafeUnpacker.Extract(archive, $"{artifact.FileName} ({artifact.Name} {artifact.Arch})", temp, members);

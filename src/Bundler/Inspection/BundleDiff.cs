@@ -1,3 +1,4 @@
+using Bundler.Layout;
 using System.Globalization;
 using System.Text;
 using Bundler.Packaging;
@@ -48,9 +49,9 @@ public static class BundleDiff
     private static List<string> CompareNode(BundleView before, BundleView after)
     {
         var lines = new List<string>();
-        foreach (var key in new[] { "KB_ROLES", "KB_IP", "KB_KUBERNETES", "KB_UNITS" })
+        foreach (var key in new[] { HeaderKeys.Roles, HeaderKeys.Ip, HeaderKeys.Kubernetes, HeaderKeys.Units })
             if (before.Header.GetValueOrDefault(key) != after.Header.GetValueOrDefault(key))
-                lines.Add($"{key[3..].ToLowerInvariant()}: {before.Header.GetValueOrDefault(key)} -> {after.Header.GetValueOrDefault(key)}");
+                lines.Add($"{key[HeaderKeys.Prefix.Length..].ToLowerInvariant()}: {before.Header.GetValueOrDefault(key)} -> {after.Header.GetValueOrDefault(key)}");
 
         var oldFiles = before.Files.ToDictionary(f => f.Path);
         var newFiles = after.Files.ToDictionary(f => f.Path);

@@ -1,3 +1,4 @@
+using Bundler.Layout;
 using System.Formats.Tar;
 using System.Globalization;
 using System.IO.Compression;
@@ -21,8 +22,8 @@ public sealed record BundleView(
     IReadOnlyList<PayloadFile> Files,
     IReadOnlyList<CertificateRecord> Certificates)
 {
-    public string Node => Header.GetValueOrDefault("KB_NODE", "?");
-    public string Site => Header.GetValueOrDefault("KB_SITE", "?");
+    public string Node => Header.GetValueOrDefault(HeaderKeys.Node, "?");
+    public string Site => Header.GetValueOrDefault(HeaderKeys.Site, "?");
 }
 
 /// <summary>Reads <c>.run</c> files: header fields, integrity of header and payload, and the payload's entries.</summary>
@@ -43,9 +44,9 @@ public sealed class BundleReader
     public IReadOnlyDictionary<string, string> Fields { get; }
     public long FileSize { get; }
     public long HeaderSize => HeaderBytes.Length;
-    public long PayloadSize => long.Parse(Fields["KB_PAYLOAD_SIZE"], CultureInfo.InvariantCulture);
-    public string PayloadSha256 => Fields["KB_PAYLOAD_SHA256"];
-    public string HeaderSha256 => Fields[BundleLayout.HeaderHashKey.TrimEnd('=')];
+    public long PayloadSize => long.Parse(Fields[HeaderKeys.PayloadSize], CultureInfo.InvariantCulture);
+    public string PayloadSha256 => Fields[HeaderKeys.PayloadSha256];
+    public string HeaderSha256 => Fields[HeaderKeys.HeaderSha256];
 
     /// <summary>Opens a bundle; a file that is not a kbundle .run at all is an integrity failure naming it.</summary>
     public static BundleReader Open(string path)
@@ -55,16 +56,17 @@ public sealed class BundleReader
         stream.ReadExactly(prefix);
         var text = Encoding.UTF8.GetString(prefix);
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var line in text.Split('\n').Skip(1).Take(40))
+        // The variables are the lines after the shebang, up to the first line of the script.
+        foreach (var line in text.Split('\n').Skip(1).TakeWhile(l => l.StartsWith(HeaderKeys.Prefix, StringComparison.Ordinal)))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq > 0 && line.StartsWith("KB_", StringComparison.Ordinal))
+            if (eq > 0)
                 fields[line[..eq]] = line[(eq + 1)..].Trim('\'');
         }
         if (!text.StartsWith(BundleLayout.Shebang + BundleLayout.HeaderHashKey, StringComparison.Ordinal)
-            || !fields.TryGetValue("KB_HEADER_SIZE", out var sizeText) || !long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var headerSize)
-            || !fields.ContainsKey("KB_PAYLOAD_SIZE") || !long.TryParse(fields["KB_PAYLOAD_SIZE"], NumberStyles.None, CultureInfo.InvariantCulture, out _)
-            || !fields.ContainsKey("KB_PAYLOAD_SHA256"))
+            || !fields.TryGetValue(HeaderKeys.HeaderSize, out var sizeText) || !long.TryParse(sizeText, NumberStyles.None, CultureInfo.InvariantCulture, out var headerSize)
+            || !fields.TryGetValue(HeaderKeys.PayloadSize, out var payloadText) || !long.TryParse(payloadText, NumberStyles.None, CultureInfo.InvariantCulture, out _)
+            || !fields.ContainsKey(HeaderKeys.PayloadSha256))
             throw new IntegrityException($"{path}: not a kbundle bundle (header fields missing or damaged)");
         if (headerSize > stream.Length || headerSize < BundleLayout.HashedFrom)
             throw new IntegrityException($"{path}: header says it is {headerSize} bytes, the file has {stream.Length}");

@@ -1,3 +1,4 @@
+using Bundler.Layout;
 using System.Security.Cryptography;
 using Bundler.Packaging;
 using Bundler.Signing;

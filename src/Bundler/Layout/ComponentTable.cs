@@ -126,6 +126,8 @@ public static class ComponentTable
         Binaries = [NodePaths.Bin("kubelet")],
         Ports = [new("api", 10250), new("healthz", 10248)],
         DataDirs = [NodePaths.KubeletDir],
+        // Port-forwarding and volume mounts.
+        HostCommands = _ => [new("socat", "socat"), new("mount", "mount (util-linux)")],
     };
 
     public static readonly ComponentSpec KubeProxy = new()
@@ -133,6 +135,13 @@ public static class ComponentTable
         Name = "kube-proxy", Roles = Roles.Worker, IsUnit = true,
         Binaries = [NodePaths.Bin("kube-proxy")],
         Ports = [new("healthz", 10256), new("metrics", 10249)],
+        // Stale conntrack entries of deleted Services are flushed with conntrack; the rules go in with the mode's tool.
+        HostCommands = network => network.ProxyMode switch
+        {
+            ProxyMode.Nftables => [new HostCommand("conntrack", "conntrack (RHEL: conntrack-tools)"), new HostCommand("nft", "nftables")],
+            ProxyMode.Ipvs => [new HostCommand("conntrack", "conntrack (RHEL: conntrack-tools)"), new HostCommand("ipset", "ipset"), new HostCommand("iptables", "iptables")],
+            _ => [new HostCommand("conntrack", "conntrack (RHEL: conntrack-tools)"), new HostCommand("iptables", "iptables")],
+        },
     };
 
     /// <summary>On workers too: the installer's kube-nginx health check speaks TLS through it with the kubelet's credentials.</summary>

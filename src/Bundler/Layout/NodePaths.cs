@@ -2,7 +2,7 @@ namespace Bundler.Layout;
 
 /// <summary>
 /// Every path on a node (SPEC §4), named once. kubeadm names where kubeadm has one. Templates, the PKI
-/// distribution table, the packager and the installer all take paths from here.
+/// distribution table, the packager and (through the bundle header) the installer all take paths from here.
 /// </summary>
 public static class NodePaths
 {
@@ -20,8 +20,12 @@ public static class NodePaths
     public const string ModulesLoad = "/etc/modules-load.d/kubernetes.conf";
     public const string EtcdDataDir = "/var/lib/etcd";
     public const string KubeletDir = "/var/lib/kubelet";
+    /// <summary>The installer's own folder: journal, backups, the check log (docs/bundle-format.md).</summary>
     public const string StateDir = "/var/lib/kbundle";
     public const string InstallLog = "/var/log/kbundle-install.log";
+    /// <summary>Masters: the installer copies admin.conf here so kubectl works for root.</summary>
+    public const string RootKubeconfig = "/root/.kube/config";
+    public const string ContainerdSocket = "/run/containerd/containerd.sock";
 
     public static string Bin(string name) => $"{BinDir}/{name}";
 
@@ -38,4 +42,7 @@ public static class NodePaths
     public const string KubeletConfig = KubernetesDir + "/kubelet-config.yaml";
     public const string KubeProxyConfig = KubernetesDir + "/kube-proxy-config.yaml";
     public const string SchedulerConfig = KubernetesDir + "/kube-scheduler-config.yaml";
+    public const string PodRoutes = KubernetesDir + "/pod-routes.conf";
+    /// <summary>Manifests the first master applies once its apiserver is healthy.</summary>
+    public const string BootstrapDir = KubernetesDir + "/bootstrap";
 }

@@ -73,7 +73,7 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func
             return new Outcome(binary, Provenance(artifact, compiler, binary), CacheHit: true);
         }
 
-        var work = Path.Combine(cacheRoot, "nginx", $".work-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        var work = AtomicFile.TempName(Path.Combine(cacheRoot, "nginx", "work"));
         try
         {
             using var progress = reporter.Begin($"kube-nginx {artifact.Version}: configure and compile");

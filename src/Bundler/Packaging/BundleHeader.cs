@@ -3,51 +3,78 @@ using System.Security.Cryptography;
 using System.Text;
 using Bundler.Configuration;
 using Bundler.Layout;
+using Bundler.Pki;
 
 namespace Bundler.Packaging;
 
 /// <summary>
-/// The bash header of a <c>.run</c>: fixed first lines (hash, sizes), the node's metadata as shell variables,
-/// then the installer template (bundle-templates/installer/installer.sh). The header hash covers every byte
-/// after the hash line, so the installer can check its own header before it reads anything else.
+/// The bash header of a <c>.run</c>: fixed first lines (hash, sizes), the node's metadata and the names the installer
+/// uses as shell variables (<see cref="HeaderKeys"/>), then the installer (the parts of bundle-templates/installer/).
+/// The header hash covers every byte after the hash line, so the installer can check its own header before it reads
+/// anything else.
 /// </summary>
 public static class BundleHeader
 {
-    public const string TemplateFile = "installer/installer.sh";
-
-    /// <summary>The installer template: from --templates if it has one, else the one shipped with the tool.</summary>
+    /// <summary>The installer script: each part from --templates if it has one, else the one shipped with the tool.</summary>
     public static string LoadTemplate(string? templatesDir)
     {
-        if (templatesDir is not null && File.Exists(Path.Combine(templatesDir, TemplateFile)))
-            return File.ReadAllText(Path.Combine(templatesDir, TemplateFile));
-        var shipped = Path.Combine(ToolPaths.Find("bundle-templates"), TemplateFile);
-        if (!File.Exists(shipped))
-            throw new InvalidOperationException($"installer template not found at {shipped}");
-        return File.ReadAllText(shipped);
+        var shippedDir = ToolPaths.Find("bundle-templates");
+        var script = new StringBuilder();
+        foreach (var part in BundleLayout.InstallerParts)
+        {
+            var path = templatesDir is not null && File.Exists(Path.Combine(templatesDir, part)) ? Path.Combine(templatesDir, part) : Path.Combine(shippedDir, part);
+            if (!File.Exists(path))
+                throw new InvalidOperationException($"installer part not found at {path}");
+            var text = File.ReadAllText(path);
+            script.Append(text);
+            if (!text.EndsWith('\n'))
+                script.Append('\n');
+        }
+        return script.ToString();
     }
 
-    /// <summary>The node's metadata as header variables: --info prints them, the installer's functions read them.</summary>
+    /// <summary>The header's variables for one node: its metadata, what the roles table gives it, and the names it uses.</summary>
     public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
+        var components = ComponentTable.For(node.Roles).ToList();
         return
         [
-            new("KB_SITE", site.Name),
-            new("KB_NODE", node.Name),
-            new("KB_IP", node.Ip.ToString()),
-            new("KB_ROLES", Names.Of(node.Roles)),
-            new("KB_ARCH", Names.Of(node.Arch)),
-            new("KB_KUBERNETES", site.Kubernetes),
-            new("KB_TOOL_VERSION", PackageStep.ToolVersion),
-            new("KB_BUILD_EPOCH", epoch.ToString(CultureInfo.InvariantCulture)),
-            new("KB_UNITS", string.Join(' ', units)),
-            new("KB_DATA_DIRS", string.Join(' ', ComponentTable.DataDirsFor(node.Roles))),
-            new("KB_API_PORT", site.ApiServer.Port.ToString(CultureInfo.InvariantCulture)),
-            new("KB_LOCAL_PROXY_PORT", site.ApiServer.LocalProxyPort.ToString(CultureInfo.InvariantCulture)),
-            new("KB_PROXY_MODE", Names.Of(site.Network.ProxyMode)),
-            new("KB_FIRST_MASTER", node.Is(Roles.Master) && site.FirstMaster.Name == node.Name ? "yes" : "no"),
-            new("KB_HOSTS", string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
+            new(HeaderKeys.HashedFrom, (BundleLayout.HashedFrom + 1).ToString(CultureInfo.InvariantCulture)),
+            new(HeaderKeys.Site, site.Name),
+            new(HeaderKeys.Node, node.Name),
+            new(HeaderKeys.Ip, node.Ip.ToString()),
+            new(HeaderKeys.Roles, Names.Of(node.Roles)),
+            new(HeaderKeys.Arch, Names.Of(node.Arch)),
+            new(HeaderKeys.Kubernetes, site.Kubernetes),
+            new(HeaderKeys.ToolVersion, PackageStep.ToolVersion),
+            new(HeaderKeys.BuildEpoch, epoch.ToString(CultureInfo.InvariantCulture)),
+            new(HeaderKeys.Units, string.Join(' ', units)),
+            new(HeaderKeys.DataDirs, string.Join(' ', ComponentTable.DataDirsFor(node.Roles))),
+            new(HeaderKeys.Ports, string.Join(' ', components.SelectMany(c => c.PortsOf(site).Select(p => FormattableString.Invariant($"{c.Name}:{p.Name}={p.Number}"))))),
+            new(HeaderKeys.HostCommands, string.Join(';', components.SelectMany(c => c.HostCommands(site.Network).Select(h => $"{c.Name}:{h.Command}:{h.Package}")))),
+            new(HeaderKeys.FirstMaster, CertificateTable.Row("super-admin").KeyGoesTo(site, node) ? "yes" : "no"),
+            new(HeaderKeys.Hosts, string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
+            new(HeaderKeys.StateDir, NodePaths.StateDir),
+            new(HeaderKeys.InstallLog, NodePaths.InstallLog),
+            new(HeaderKeys.MetaDir, BundleLayout.MetaDir),
+            new(HeaderKeys.FileTable, BundleLayout.FileTable),
+            new(HeaderKeys.DirTable, BundleLayout.DirTable),
+            new(HeaderKeys.BinDir, NodePaths.BinDir),
+            new(HeaderKeys.CaCert, CertificateTable.Row(CertificateTable.Ca).NodePath),
+            new(HeaderKeys.EtcdCaCert, CertificateTable.Row(CertificateTable.EtcdCa).NodePath),
+            new(HeaderKeys.EtcdHealthCert, CertificateTable.Row("etcd/healthcheck-client").NodePath),
+            new(HeaderKeys.EtcdHealthKey, CertificateTable.Row("etcd/healthcheck-client").KeyNodePath!),
+            new(HeaderKeys.AdminConf, CertificateTable.CredentialRow("admin").NodePath),
+            new(HeaderKeys.SuperAdminConf, CertificateTable.CredentialRow("super-admin").NodePath),
+            new(HeaderKeys.KubeletConf, CertificateTable.CredentialRow("kubelet").NodePath),
+            new(HeaderKeys.RootKubeconfig, NodePaths.RootKubeconfig),
+            new(HeaderKeys.BootstrapDir, NodePaths.BootstrapDir),
+            new(HeaderKeys.SysctlConf, NodePaths.Sysctl),
+            new(HeaderKeys.ModulesConf, NodePaths.ModulesLoad),
+            new(HeaderKeys.PodRoutes, NodePaths.PodRoutes),
+            new(HeaderKeys.ContainerdSocket, NodePaths.ContainerdSocket),
         ];
     }
 
@@ -61,11 +88,12 @@ public static class BundleHeader
         string Body(long headerSize)
         {
             var body = new StringBuilder();
-            body.Append("KB_HEADER_SIZE=").Append(BundleLayout.Padded(headerSize)).Append('\n');
-            body.Append("KB_PAYLOAD_SIZE=").Append(BundleLayout.Padded(payloadSize)).Append('\n');
-            body.Append("KB_PAYLOAD_SHA256=").Append(payloadSha256).Append('\n');
+            body.Append(HeaderKeys.HeaderSize).Append('=').Append(BundleLayout.Padded(headerSize)).Append('\n');
+            body.Append(HeaderKeys.PayloadSize).Append('=').Append(BundleLayout.Padded(payloadSize)).Append('\n');
+            body.Append(HeaderKeys.PayloadSha256).Append('=').Append(payloadSha256).Append('\n');
             foreach (var (key, value) in metadata)
             {
+                // Single quotes carry everything else literally; the site and lock grammars keep these out anyway.
                 if (value.Any(c => c is '\'' or '\n' or '\\'))
                     throw new InvalidOperationException($"header value {key} holds a character the header cannot carry");
                 body.Append(key).Append("='").Append(value).Append("'\n");

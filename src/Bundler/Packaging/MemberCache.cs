@@ -1,3 +1,4 @@
+using Bundler.Layout;
 using System.Text;
 
 namespace Bundler.Packaging;

@@ -127,7 +127,7 @@ public static class PackageStep
     /// <summary>A killed build leaves hidden .tmp files; none may survive into a finished folder.</summary>
     private static void ForgetUnfinishedOutputs(string outDir)
     {
-        foreach (var temp in Directory.EnumerateFiles(outDir, ".*.tmp-*"))
+        foreach (var temp in Directory.EnumerateFiles(outDir, AtomicFile.TempPattern))
             File.Delete(temp);
     }
 

@@ -117,5 +117,6 @@ public static class RenderModel
         ["kubeletConfig"] = NodePaths.KubeletConfig,
         ["kubeProxyConfig"] = NodePaths.KubeProxyConfig,
         ["schedulerConfig"] = NodePaths.SchedulerConfig,
+        ["containerdSocket"] = NodePaths.ContainerdSocket,
     };
 }

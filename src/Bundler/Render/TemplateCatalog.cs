@@ -31,8 +31,6 @@ public static class TemplateCatalog
     /// <summary>The sandbox image containerd pins (reference pins.yaml; the kubelet flag for it was removed in 1.35).</summary>
     public const string SandboxImage = "registry.k8s.io/pause:3.10.2";
 
-    public const string BootstrapDir = NodePaths.KubernetesDir + "/bootstrap";
-    public const string PodRoutes = NodePaths.KubernetesDir + "/pod-routes.conf";
     public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.hbs";
 
     /// <summary>Nodes that run the component (the roles table decides which).</summary>
@@ -70,7 +68,7 @@ public static class TemplateCatalog
         Config("kubernetes/kube-scheduler-config.yaml.hbs", NodePaths.SchedulerConfig, Running(KubeScheduler), KubeScheduler),
         Config("kubernetes/kubelet-config.yaml.hbs", NodePaths.KubeletConfig, Running(Kubelet), Kubelet),
         Config("kubernetes/kube-proxy-config.yaml.hbs", NodePaths.KubeProxyConfig, Running(KubeProxy), KubeProxy),
-        Config("kubernetes/pod-routes.conf.hbs", PodRoutes, Every),
+        Config("kubernetes/pod-routes.conf.hbs", NodePaths.PodRoutes, Every),
 
         Kubeconfig("admin", viaLocalProxy: false),
         Kubeconfig("super-admin", viaLocalProxy: false),
@@ -80,8 +78,8 @@ public static class TemplateCatalog
         Kubeconfig("kube-proxy", viaLocalProxy: true, KubeProxy),
 
         // Applied once with the super-admin credential: they go where it goes.
-        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
-        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", NodePaths.BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", NodePaths.BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
 
         Config("containerd/config.toml.hbs", NodePaths.ContainerdConfig, Running(Containerd), Containerd),
         Config("containerd/crictl.yaml.hbs", NodePaths.CrictlConfig, Running(Containerd)),

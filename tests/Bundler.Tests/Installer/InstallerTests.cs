@@ -209,7 +209,7 @@ public sealed partial class InstallerTests : IDisposable
             new Dictionary<string, string> { ["PATH"] = bin, ["TMPDIR"] = _fx.Root, ["KBUNDLE_PROC_ROOT"] = proc });
 
         Assert.Equal(3, code);
-        Assert.Contains("host-commands: missing commands kubelet/kube-proxy need: conntrack (package conntrack (RHEL: conntrack-tools)) socat (package socat) mount (package mount (util-linux)) iptables (package iptables)", stderr, StringComparison.Ordinal);
+        Assert.Contains("host-commands: missing commands kubelet/kube-proxy need: socat (package socat) mount (package mount (util-linux)) conntrack (package conntrack (RHEL: conntrack-tools)) iptables (package iptables)", stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class KillTests : IDisposable
         }
         var checks = Verifier.Verify(Path.Combine(_root, "artifacts"));
         Assert.All(checks, c => Assert.True(c.Ok, $"{c.Subject}: {c.Detail}"));
-        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, "artifacts"), ".*.tmp-*"));
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_root, "artifacts"), AtomicFile.TempPattern));
         Assert.True(killed > 0, "no run was killed before it finished; the test proved nothing");
     }
 

@@ -58,7 +58,7 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
         {
             var first = tree.Node == "k8s-01";
             Assert.Equal(first, tree.Files.Any(f => f.Path == NodePaths.Kubeconfig("super-admin")));
-            Assert.Equal(first, tree.Files.Any(f => f.Path.StartsWith(TemplateCatalog.BootstrapDir + "/", StringComparison.Ordinal)));
+            Assert.Equal(first, tree.Files.Any(f => f.Path.StartsWith(NodePaths.BootstrapDir + "/", StringComparison.Ordinal)));
         }
     }
 
@@ -135,7 +135,7 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
     }
 
     private List<string> RouteLines(string node) =>
-        Text(node, TemplateCatalog.PodRoutes).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        Text(node, NodePaths.PodRoutes).Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
 
     private string Text(string node, string path) => RenderFixture.Text(fixture.Tree(node).Files.Single(f => f.Path == path));
 

@@ -1,0 +1,54 @@
+# main.sh: the command line (SPEC §3). Everything starts with kb_verify: nothing runs from a damaged bundle.
+kb_usage() {
+  cat <<EOF
+Usage: $0 [--info | --check | --list | --extract DIR | --dry-run | --uninstall [--purge]]
+          [--root DIR] [--no-start] [--skip-preflight NAME[,NAME]] [--yes]
+Installs Kubernetes node $KB_NODE of site $KB_SITE. Exit codes: 0 done, 1 install failed (rolled back),
+2 usage, 3 preflight failed, 4 integrity check failed.
+Preflight checks: $KB_CHECKS
+EOF
+}
+
+kb_main() {
+  local action=install extract_dir="" purge=no skip=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --info | --check | --list | --dry-run | --uninstall) action=${1#--} ;;
+      --extract) [ $# -ge 2 ] || kb_die 2 "--extract needs a folder"; action=extract; extract_dir=$2; shift ;;
+      --root) [ $# -ge 2 ] || kb_die 2 "--root needs a folder"; KB_ROOT=$(readlink -m -- "$2"); shift ;;
+      --purge) purge=yes ;;
+      --no-start) KB_NO_START=1 ;;
+      --skip-preflight) [ $# -ge 2 ] || kb_die 2 "--skip-preflight needs NAME[,NAME]"; skip=$2; KB_SKIPPED=",$2,"; shift ;;
+      --yes) KB_YES=1 ;;
+      -h | --help) kb_usage; exit 0 ;;
+      *) kb_usage >&2; kb_die 2 "unknown option: $1" ;;
+    esac
+    shift
+  done
+  if [ "$purge" = yes ] && [ "$action" != uninstall ]; then kb_die 2 "--purge goes with --uninstall"; fi
+  local name
+  for name in ${skip//,/ }; do [[ " $KB_CHECKS " == *" $name "* ]] || kb_die 2 "--skip-preflight $name: no such check; checks: $KB_CHECKS"; done
+  [ "$KB_ROOT" = / ] && KB_ROOT=""
+
+  kb_verify
+  case $action in
+    info) kb_info ;;
+    check) printf 'kbundle: %s: header and payload verified (payload sha256 %s)\n' "$(basename -- "$KB_SELF")" "$KB_PAYLOAD_SHA256" ;;
+    list) kb_payload | tar -tvzf - --exclude="$KB_META_DIR" ;;
+    extract)
+      if ! { mkdir -p -- "$extract_dir" && kb_payload | tar -xzf - -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
+      printf 'kbundle: unpacked into %s\n' "$extract_dir" ;;
+    uninstall) kb_uninstall "$purge" ;;
+    dry-run | install)
+      [ -n "$KB_ROOT" ] && [ ! -d "$KB_ROOT" ] && kb_die 2 "--root $KB_ROOT: no such folder"
+      if [ "$action" = install ] && mkdir -p -- "$KB_ROOT$KB_STATE_DIR" "$(dirname -- "$KB_ROOT$KB_INSTALL_LOG")" 2>/dev/null; then KB_LOG_READY=1; fi
+      if [ -z "$KB_ROOT" ]; then kb_preflight "$skip"; else KB_FAILS=(); kb_pf_other_site; [ ${#KB_FAILS[@]} -eq 0 ] || { printf '  %s\n' "${KB_FAILS[@]}" >&2; exit 3; }; fi
+      kb_stage
+      kb_read_journal
+      kb_plan
+      if [ "$action" = dry-run ]; then kb_dry_run; else kb_install; fi ;;
+  esac
+}
+
+kb_main "$@"
+exit $?
