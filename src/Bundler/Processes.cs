@@ -36,9 +36,18 @@ public static class ProcessRunner
         return null;
     }
 
+    /// <summary>Runs a program to its end and returns what it printed; cancellation kills it (and its children).</summary>
     public static async Task<ProcessResult> RunAsync(
         string fileName, IEnumerable<string> arguments, string? workingDirectory = null,
         IReadOnlyDictionary<string, string>? environment = null, CancellationToken cancellationToken = default)
+    {
+        using var process = Start(fileName, arguments, workingDirectory, environment);
+        return await process.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts a program that keeps running (a server, a build to interrupt); stdin is closed, output is captured.</summary>
+    public static RunningProcess Start(
+        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         ArgumentNullException.ThrowIfNull(fileName);
         ArgumentNullException.ThrowIfNull(arguments);
@@ -54,22 +63,63 @@ public static class ProcessRunner
             start.ArgumentList.Add(argument);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
             start.Environment[key] = value;
-        var command = string.Join(' ', new[] { fileName }.Concat(start.ArgumentList));
+        return new RunningProcess(start);
+    }
+}
 
-        using var process = new Process { StartInfo = start };
-        process.Start();
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+/// <summary>A started program: wait for it (its output comes whole at the end) or kill it with everything it started.</summary>
+public sealed class RunningProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _stdout;
+    private readonly Task<string> _stderr;
+
+    internal RunningProcess(ProcessStartInfo start)
+    {
+        Command = string.Join(' ', new[] { start.FileName }.Concat(start.ArgumentList));
+        _process = new Process { StartInfo = start };
+        _process.Start();
+        _process.StandardInput.Close();
+        _stdout = _process.StandardOutput.ReadToEndAsync();
+        _stderr = _process.StandardError.ReadToEndAsync();
+    }
+
+    public string Command { get; }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>SIGKILL to the program and every process it started: no cleanup runs in them.</summary>
+    public void Kill()
+    {
         try
         {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // It had exited already.
+        }
+    }
+
+    /// <summary>Waits for the end; cancellation kills the program first.</summary>
+    public async Task<ProcessResult> WaitAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            Kill();
             throw;
         }
-        return new ProcessResult(command, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+        return new ProcessResult(Command, _process.ExitCode, await _stdout.ConfigureAwait(false), await _stderr.ConfigureAwait(false));
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+            Kill();
+        _process.Dispose();
     }
 }

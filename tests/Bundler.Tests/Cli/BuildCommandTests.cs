@@ -3,7 +3,7 @@ namespace Bundler.Tests.Cli;
 public class BuildCommandTests
 {
     [Fact]
-    public void Given_a_bad_site_when_built_then_exit_2_and_nothing_is_written()
+    public void GivenABadSite_WhenBuilt_ThenExit2AndNothingIsWritten()
     {
         using var dir = new TempDir();
         var site = dir.File("site.yaml");
@@ -17,7 +17,7 @@ public class BuildCommandTests
     }
 
     [Fact]
-    public void Given_a_missing_templates_folder_when_built_then_exit_2_before_any_step()
+    public void GivenAMissingTemplatesFolder_WhenBuilt_ThenExit2BeforeAnyStep()
     {
         using var dir = new TempDir();
 

@@ -5,7 +5,7 @@ namespace Bundler.Tests.Cli;
 public class InitCommandTests
 {
     [Fact]
-    public void Given_an_empty_folder_when_init_runs_then_it_writes_the_example_site_which_validates()
+    public void GivenAnEmptyFolder_WhenInitRuns_ThenItWritesTheExampleSiteWhichValidates()
     {
         using var dir = new TempDir();
 
@@ -20,7 +20,7 @@ public class InitCommandTests
     }
 
     [Fact]
-    public void Given_an_existing_site_when_init_runs_without_force_then_it_refuses_and_keeps_the_file()
+    public void GivenAnExistingSite_WhenInitRunsWithoutForce_ThenItRefusesAndKeepsTheFile()
     {
         using var dir = new TempDir();
         File.WriteAllText(dir.File("site.yaml"), "mine");

@@ -7,7 +7,7 @@ namespace Bundler.Tests.Cli;
 public class ParserTests
 {
     [Fact]
-    public void Build_with_every_option()
+    public void GivenEveryBuildOption_WhenParsed_ThenEachIsBound()
     {
         var parse = CliRunner.Parse(
             "build sites/x.yaml --pins p.yaml --mirror http://mirror.local/k8s --mirror /media/usb --cache /c --state /s --out /o " +
@@ -24,7 +24,7 @@ public class ParserTests
     }
 
     [Fact]
-    public void Build_defaults_follow_the_spec()
+    public void GivenABareBuildCommandLine_WhenParsed_ThenTheDefaultsFollowTheSpec()
     {
         var options = BuildCommand.Bind(CliRunner.Parse("build site.yaml"));
 
@@ -43,7 +43,7 @@ public class ParserTests
     [InlineData("render", StepName.Render)]
     [InlineData("package", StepName.Package)]
     [InlineData("sign", StepName.Sign)]
-    public void Build_until_takes_every_step_name(string text, StepName step)
+    public void GivenAStepName_WhenPassedToUntil_ThenItParses(string text, StepName step)
     {
         Assert.Equal(step, BuildCommand.Bind(CliRunner.Parse($"build site.yaml --until {text}")).Until);
     }
@@ -56,7 +56,7 @@ public class ParserTests
     [InlineData("completion fish")]
     [InlineData("diff only-one.run")]
     [InlineData("launch")]
-    public void Bad_command_lines_are_usage_errors_with_exit_2(string line)
+    public void GivenABadCommandLine_WhenRun_ThenItIsAUsageErrorWithExit2(string line)
     {
         var result = CliRunner.Run(line.Split(' '));
 
@@ -65,27 +65,27 @@ public class ParserTests
     }
 
     [Fact]
-    public void Validate_takes_site_pins_and_json()
+    public void GivenAValidateCommandLine_WhenParsed_ThenSitePinsAndJsonAreBound()
     {
         var options = ValidateCommand.Bind(CliRunner.Parse("validate s.yaml --pins p.yaml --json"));
         Assert.Equal(new ValidateCommand.Options("s.yaml", "p.yaml", true), options);
     }
 
     [Fact]
-    public void Init_takes_an_optional_folder_and_force()
+    public void GivenAnInitCommandLine_WhenParsed_ThenTheFolderIsOptionalAndForceIsBound()
     {
         Assert.Equal(new InitCommand.Options(".", false), InitCommand.Bind(CliRunner.Parse("init")));
         Assert.Equal(new InitCommand.Options("sites/lab", true), InitCommand.Bind(CliRunner.Parse("init sites/lab --force")));
     }
 
     [Fact]
-    public void Certs_takes_site_state_pins_and_json()
+    public void GivenACertsCommandLineWithEveryOption_WhenParsed_ThenSiteStatePinsAndJsonAreBound()
     {
         Assert.Equal(new CertsCommand.Options("s.yaml", "/st", "p.yaml", true), CertsCommand.Bind(CliRunner.Parse("certs s.yaml --state /st --pins p.yaml --json")));
     }
 
     [Fact]
-    public void Inspect_verify_and_diff_take_their_arguments()
+    public void GivenInspectVerifyAndDiffCommandLines_WhenParsed_ThenTheirArgumentsAreBound()
     {
         Assert.Equal(new InspectCommand.Options("k8s-01.run", true), InspectCommand.Bind(CliRunner.Parse("inspect k8s-01.run --json")));
         Assert.Equal(new VerifyCommand.Options("artifacts/lab", "key.pub"), VerifyCommand.Bind(CliRunner.Parse("verify artifacts/lab --pubkey key.pub")));
@@ -95,7 +95,7 @@ public class ParserTests
     [Theory]
     [InlineData("bash", "complete -o default -F _kbundle kbundle")]
     [InlineData("zsh", "compdef _kbundle kbundle")]
-    public void Completion_prints_a_script_that_asks_kbundle_for_suggestions(string shell, string expected)
+    public void GivenAShell_WhenCompletionRuns_ThenItPrintsAScriptThatAsksKbundleForSuggestions(string shell, string expected)
     {
         var result = CliRunner.Run("completion", shell);
 
@@ -105,7 +105,7 @@ public class ParserTests
     }
 
     [Fact]
-    public void The_suggest_directive_completes_commands_and_options()
+    public void GivenAPartialCommandLine_WhenTheSuggestDirectiveRuns_ThenCommandsAndOptionsAreCompleted()
     {
         // As the bash script calls it: the whole line (with the program name) and the cursor position.
         var commands = CliRunner.Run("[suggest:9]", "kbundle v");
@@ -126,7 +126,7 @@ public class ParserTests
     [InlineData("verify --help")]
     [InlineData("diff --help")]
     [InlineData("completion --help")]
-    public void Every_command_has_help(string line)
+    public void GivenEveryCommand_WhenAskedForHelp_ThenItPrintsIt(string line)
     {
         var result = CliRunner.Run(line.Split(' '));
 

@@ -14,13 +14,13 @@ public class Ipv4NetworkTests
     [InlineData("10.254.0.0/x", false)]
     [InlineData("010.254.0.0/16", false)]
     [InlineData("256.0.0.0/8", false)]
-    public void Parsing_accepts_only_masked_dotted_quads(string text, bool valid)
+    public void GivenNetworkTexts_WhenParsed_ThenOnlyMaskedDottedQuadsAreAccepted(string text, bool valid)
     {
         Assert.Equal(valid, Ipv4Network.TryParse(text, out _, out _));
     }
 
     [Fact]
-    public void Overlap_and_containment_follow_the_shorter_prefix()
+    public void GivenTwoNetworks_WhenCompared_ThenOverlapAndContainmentFollowTheShorterPrefix()
     {
         var a = Ipv4Network.Parse("10.0.0.0/8");
         var b = Ipv4Network.Parse("10.20.0.0/16");
@@ -33,7 +33,7 @@ public class Ipv4NetworkTests
     }
 
     [Fact]
-    public void Subnets_are_counted_from_the_start_of_the_network()
+    public void GivenANetwork_WhenSubnetsAreTaken_ThenTheyAreCountedFromItsStart()
     {
         var pod = Ipv4Network.Parse("172.30.0.0/16");
         Assert.Equal("172.30.0.0/24", pod.Subnet(24, 0).ToString());

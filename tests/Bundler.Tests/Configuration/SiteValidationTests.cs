@@ -14,14 +14,14 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void There_are_at_least_thirty_bad_site_files_with_one_problem_each()
+    public void GivenTheBadSiteFiles_ThenThereAreAtLeastThirtyWithOneProblemEach()
     {
         Assert.True(BadSites().Count >= 30, $"only {BadSites().Count} bad site files");
     }
 
     [Theory]
     [MemberData(nameof(BadSites))]
-    public void Given_a_bad_site_file_when_validated_then_the_problem_is_reported_at_its_place_with_exit_2_and_nothing_is_written(string name)
+    public void GivenABadSiteFile_WhenValidated_ThenTheProblemIsReportedAtItsPlaceWithExit2AndNothingIsWritten(string name)
     {
         using var dir = new TempDir();
         var site = dir.File(name);
@@ -37,7 +37,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_lock_whose_version_carries_a_unit_line_when_validated_then_exit_2_names_the_lock_line_and_nothing_is_written()
+    public void GivenALockWhoseVersionCarriesAUnitLine_WhenValidated_ThenExit2NamesTheLockLineAndNothingIsWritten()
     {
         using var dir = new TempDir();
         var shipped = File.ReadAllText(Path.Combine(TestPaths.Repository, "pins", "1.36.0.yaml"));
@@ -59,7 +59,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_file_with_many_problems_when_validated_then_every_problem_is_reported_in_one_run_in_file_order()
+    public void GivenAFileWithManyProblems_WhenValidated_ThenEveryProblemIsReportedInOneRunInFileOrder()
     {
         var site = TestPaths.TestData("Configuration", "many-problems.yaml");
 
@@ -82,7 +82,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_an_even_etcd_count_and_ipvs_when_validated_then_it_passes_with_two_warnings()
+    public void GivenAnEvenEtcdCountAndIpvs_WhenValidated_ThenItPassesWithTwoWarnings()
     {
         var site = TestPaths.TestData("Configuration", "warnings.yaml");
 
@@ -94,7 +94,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_the_example_site_when_validated_then_it_is_clean()
+    public void GivenTheExampleSite_WhenValidated_ThenItIsClean()
     {
         var result = CliRunner.Run("validate", TestPaths.ExampleSite);
 
@@ -104,7 +104,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_the_example_site_when_loaded_then_defaults_and_derived_addresses_are_as_the_spec_says()
+    public void GivenTheExampleSite_WhenLoaded_ThenDefaultsAndDerivedAddressesAreAsTheSpecSays()
     {
         var site = SiteLoader.Load(TestPaths.ExampleSite, PinCatalog.Default()).Site;
 
@@ -118,7 +118,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_minimal_site_when_loaded_then_every_optional_field_has_the_spec_default()
+    public void GivenAMinimalSite_WhenLoaded_ThenEveryOptionalFieldHasTheSpecDefault()
     {
         const string yaml = "name: lab\nkubernetes: 1.36.0\nnodes:\n  - {name: n1, ip: 192.168.1.5, roles: [etcd, master, worker]}\n";
 
@@ -136,7 +136,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_lock_file_given_with_pins_when_the_site_names_another_version_then_the_error_names_the_lock()
+    public void GivenALockFileGivenWithPins_WhenTheSiteNamesAnotherVersion_ThenTheErrorNamesTheLock()
     {
         using var dir = new TempDir();
         var pins = dir.File("other.yaml");
@@ -151,7 +151,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_missing_site_file_when_validated_then_exit_2_names_the_file()
+    public void GivenAMissingSiteFile_WhenValidated_ThenExit2NamesTheFile()
     {
         var result = CliRunner.Run("validate", "/nonexistent/site.yaml");
 
@@ -160,7 +160,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_json_output_when_a_site_is_bad_then_problems_are_listed_with_their_positions()
+    public void GivenJsonOutput_WhenASiteIsBad_ThenProblemsAreListedWithTheirPositions()
     {
         var result = CliRunner.Run("validate", TestPaths.TestData("Configuration", "bad", "09-bad-ip.yaml"), "--json");
 
@@ -172,7 +172,7 @@ public class SiteValidationTests
     }
 
     [Fact]
-    public void Given_a_lock_that_lacks_a_binary_the_site_needs_when_validated_then_exit_2_names_the_binary_and_arch()
+    public void GivenALockThatLacksABinaryTheSiteNeeds_WhenValidated_ThenExit2NamesTheBinaryAndArch()
     {
         using var dir = new TempDir();
         var pins = dir.File("lock.yaml");

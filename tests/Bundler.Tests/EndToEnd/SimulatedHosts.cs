@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
@@ -56,7 +55,7 @@ internal sealed class SimulatedHosts : IDisposable
     public void Dispose() => Shell.Run("bash", [Script, "down", BaseDir]);
 }
 
-/// <summary>The one place the end-to-end tests start processes.</summary>
+/// <summary>The end-to-end tests' commands, through the library's process runner, with a time limit.</summary>
 internal static class Shell
 {
     public sealed record Result(int ExitCode, string Output);
@@ -64,32 +63,20 @@ internal static class Shell
     public static Result Run(string file, IEnumerable<string> arguments, TimeSpan? timeout = null, string? workingDirectory = null,
         IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(file)
+        using var process = ProcessRunner.Start(file, arguments, workingDirectory ?? Environment.CurrentDirectory,
+            environment?.ToDictionary(e => e.Key, e => e.Value));
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(10));
+        try
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var a in arguments)
-            info.ArgumentList.Add(a);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
-            info.Environment[k] = v;
-        using var process = Process.Start(info)!;
-        var output = new System.Text.StringBuilder();
-        var gate = new object();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (gate) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (gate) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout ?? TimeSpan.FromMinutes(10)))
-        {
-            process.Kill(entireProcessTree: true);
-            lock (gate) output.AppendLine($"[timed out after {timeout}]");
-            return new Result(-1, output.ToString());
+            var result = process.WaitAsync(limit.Token).GetAwaiter().GetResult();
+            return new Result(result.ExitCode, result.StandardOutput + result.StandardError);
         }
-        process.WaitForExit();
-        lock (gate) return new Result(process.ExitCode, output.ToString());
+        catch (OperationCanceledException)
+        {
+            // Killed with everything it started; what it printed until then still tells what hung.
+            var killed = process.WaitAsync().GetAwaiter().GetResult();
+            return new Result(-1, killed.StandardOutput + killed.StandardError + $"[timed out after {timeout}]\n");
+        }
     }
 }
 

@@ -19,7 +19,7 @@ public sealed class FetchCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_offline_and_an_empty_cache_When_building_until_fetch_Then_exit_code_2_names_the_missing_file()
+    public async Task GivenOfflineAndAnEmptyCache_WhenBuildingUntilFetch_ThenExitCode2NamesTheMissingFile()
     {
         var archive = FetchWorld.EtcdArchive();
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(archive)));
@@ -32,7 +32,7 @@ public sealed class FetchCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_tampered_file_in_a_mirror_folder_When_building_until_fetch_Then_exit_code_4()
+    public async Task GivenATamperedFileInAMirrorFolder_WhenBuildingUntilFetch_ThenExitCode4()
     {
         var archive = FetchWorld.EtcdArchive();
         var mirror = Path.Combine(_world.Root, "mirror");
@@ -49,7 +49,7 @@ public sealed class FetchCommandLineTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_the_file_in_a_mirror_folder_When_building_until_fetch_Then_exit_code_0_and_the_fetch_step_succeeded()
+    public async Task GivenTheFileInAMirrorFolder_WhenBuildingUntilFetch_ThenExitCode0AndTheFetchStepSucceeded()
     {
         var archive = FetchWorld.EtcdArchive();
         var mirror = Path.Combine(_world.Root, "mirror");

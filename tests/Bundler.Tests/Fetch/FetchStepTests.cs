@@ -14,7 +14,7 @@ public sealed class FetchStepTests : IDisposable
     public void Dispose() => _world.Dispose();
 
     [Fact]
-    public async Task Given_a_server_with_the_archive_When_fetching_Then_the_named_members_are_unpacked_verified_and_executable()
+    public async Task GivenAServerWithTheArchive_WhenFetching_ThenTheNamedMembersAreUnpackedVerifiedAndExecutable()
     {
         await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = Archive }));
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry($"{server.BaseUrl}/etcd.tar.gz", Checksum));
@@ -33,7 +33,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_warm_cache_When_fetching_again_Then_no_request_is_made()
+    public async Task GivenAWarmCache_WhenFetchingAgain_ThenNoRequestIsMade()
     {
         await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = Archive }));
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry($"{server.BaseUrl}/etcd.tar.gz", Checksum));
@@ -47,7 +47,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_download_cut_halfway_When_fetching_Then_it_resumes_with_a_range_request()
+    public async Task GivenADownloadCutHalfway_WhenFetching_ThenItResumesWithARangeRequest()
     {
         var cut = 0;
         await using var server = new TestHttpServer(async (request, stream, ct) =>
@@ -71,7 +71,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_server_sending_other_bytes_When_fetching_Then_the_file_is_quarantined_and_the_build_fails_naming_both_checksums()
+    public async Task GivenAServerSendingOtherBytes_WhenFetching_ThenTheFileIsQuarantinedAndTheBuildFailsNamingBothChecksums()
     {
         var other = FetchWorld.EtcdArchive(marker: " tampered");
         await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = other }));
@@ -89,7 +89,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_404_When_fetching_Then_the_error_names_the_url_and_status_without_retrying()
+    public async Task GivenA404_WhenFetching_ThenTheErrorNamesTheUrlAndStatusWithoutRetrying()
     {
         await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]>()));
         var url = $"{server.BaseUrl}/etcd.tar.gz";
@@ -103,7 +103,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_server_that_stalls_When_fetching_Then_each_attempt_times_out_is_retried_and_the_error_says_stalled()
+    public async Task GivenAServerThatStalls_WhenFetching_ThenEachAttemptTimesOutIsRetriedAndTheErrorSaysStalled()
     {
         await using var server = new TestHttpServer(async (request, stream, ct) =>
         {
@@ -123,7 +123,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_server_answering_503_once_When_fetching_Then_the_retry_succeeds()
+    public async Task GivenAServerAnswering503Once_WhenFetching_ThenTheRetrySucceeds()
     {
         var calls = 0;
         await using var server = new TestHttpServer(async (request, stream, ct) =>
@@ -143,7 +143,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_redirect_When_fetching_Then_it_is_followed()
+    public async Task GivenARedirect_WhenFetching_ThenItIsFollowed()
     {
         await using var server = new TestHttpServer(async (request, stream, ct) =>
         {
@@ -161,7 +161,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_mirror_url_When_fetching_Then_the_same_file_name_is_taken_from_the_mirror()
+    public async Task GivenAMirrorUrl_WhenFetching_ThenTheSameFileNameIsTakenFromTheMirror()
     {
         await using var upstream = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]>()));
         await using var mirror = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/k8s/etcd-v9-linux-amd64.tar.gz"] = Archive }));
@@ -175,7 +175,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_mirror_url_without_the_file_When_fetching_Then_the_artifact_url_is_tried_next()
+    public async Task GivenAMirrorUrlWithoutTheFile_WhenFetching_ThenTheArtifactUrlIsTriedNext()
     {
         await using var upstream = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/releases/etcd.tar.gz"] = Archive }));
         await using var mirror = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]>()));
@@ -190,7 +190,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_cache_entry_changed_on_disk_When_fetching_Then_it_is_quarantined_and_fetched_again()
+    public async Task GivenACacheEntryChangedOnDisk_WhenFetching_ThenItIsQuarantinedAndFetchedAgain()
     {
         await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = Archive }));
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry($"{server.BaseUrl}/etcd.tar.gz", Checksum));
@@ -205,7 +205,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_mirror_folder_and_offline_When_fetching_Then_the_file_is_verified_and_cached_without_network()
+    public async Task GivenAMirrorFolderAndOffline_WhenFetching_ThenTheFileIsVerifiedAndCachedWithoutNetwork()
     {
         var folder = Path.Combine(_world.Root, "carried-in");
         Directory.CreateDirectory(folder);
@@ -221,7 +221,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_mirror_folder_with_a_wrong_file_When_fetching_Then_it_is_refused_as_an_integrity_error()
+    public async Task GivenAMirrorFolderWithAWrongFile_WhenFetching_ThenItIsRefusedAsAnIntegrityError()
     {
         var folder = Path.Combine(_world.Root, "carried-in");
         Directory.CreateDirectory(folder);
@@ -235,7 +235,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_an_empty_cache_and_offline_When_fetching_Then_every_missing_artifact_is_named()
+    public async Task GivenAnEmptyCacheAndOffline_WhenFetching_ThenEveryMissingArtifactIsNamed()
     {
         var lockPath = _world.WriteLock(
             FetchWorld.EtcdLockEntry("http://127.0.0.1:9/etcd.tar.gz", Checksum),
@@ -257,7 +257,7 @@ public sealed class FetchStepTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_lock_that_misses_a_binary_the_roles_need_When_fetching_Then_each_missing_path_is_named()
+    public async Task GivenALockThatMissesABinaryTheRolesNeed_WhenFetching_ThenEachMissingPathIsNamed()
     {
         _world.WriteSite(roles: "[etcd, master, worker]");
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry("http://127.0.0.1:9/etcd.tar.gz", Checksum));

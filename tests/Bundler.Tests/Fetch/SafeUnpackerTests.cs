@@ -52,7 +52,7 @@ public sealed class SafeUnpackerTests : IDisposable
 
     [Theory]
     [MemberData(nameof(HostileEntries))]
-    public void Given_an_archive_with_a_hostile_entry_When_unpacking_Then_it_is_refused_naming_archive_and_entry(string kind, string why)
+    public void GivenAnArchiveWithAHostileEntry_WhenUnpacking_ThenItIsRefusedNamingArchiveAndEntry(string kind, string why)
     {
         var hostile = Hostile(kind);
         var archive = Archive(Tool(), hostile);
@@ -67,7 +67,7 @@ public sealed class SafeUnpackerTests : IDisposable
     }
 
     [Fact]
-    public void Given_named_members_When_unpacking_Then_only_they_are_written_with_their_exec_bits()
+    public void GivenNamedMembers_WhenUnpacking_ThenOnlyTheyAreWrittenWithTheirExecBits()
     {
         var archive = Archive(
             Tool(),
@@ -83,7 +83,7 @@ public sealed class SafeUnpackerTests : IDisposable
     }
 
     [Fact]
-    public void Given_a_member_the_archive_lacks_When_unpacking_Then_the_error_names_it_and_how_to_fix_the_lock()
+    public void GivenAMemberTheArchiveLacks_WhenUnpacking_ThenTheErrorNamesItAndHowToFixTheLock()
     {
         var archive = Archive(Tool());
 
@@ -94,7 +94,7 @@ public sealed class SafeUnpackerTests : IDisposable
     }
 
     [Fact]
-    public void Given_a_link_that_stays_inside_When_unpacking_everything_Then_it_is_kept()
+    public void GivenALinkThatStaysInside_WhenUnpackingEverything_ThenItIsKept()
     {
         var archive = Archive(Tool(), new PaxTarEntry(TarEntryType.SymbolicLink, "bin/alias") { LinkName = "tool" });
         var destination = Path.Combine(_world.Root, "out");

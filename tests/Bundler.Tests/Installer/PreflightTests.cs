@@ -91,7 +91,7 @@ public sealed class PreflightTests : IDisposable
         Assert.DoesNotContain("sysctl net.ipv4.ip_forward", stdout, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [RootFact("mount", "umount")]
     public async Task GivenAFullDisk_WhenRun_ThenTheDiskCheckFailsWithWhatIsFreeAndNeeded()
     {
         await _fx.BuildAsync();

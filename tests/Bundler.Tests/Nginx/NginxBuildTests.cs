@@ -31,7 +31,7 @@ public sealed class NginxBuildTests : IDisposable
     public void Dispose() => _world.Dispose();
 
     [NginxSourceFact]
-    public async Task Given_the_pinned_nginx_source_in_a_mirror_folder_When_building_offline_Then_kube_nginx_is_static_has_stream_and_a_rebuild_is_a_cache_hit()
+    public async Task GivenThePinnedNginxSourceInAMirrorFolder_WhenBuildingOffline_ThenKubeNginxIsStaticHasStreamAndARebuildIsACacheHit()
     {
         var source = Environment.GetEnvironmentVariable(NginxSourceFactAttribute.Variable);
         Assert.False(string.IsNullOrEmpty(source), $"{NginxSourceFactAttribute.Variable} must be set in CI (.ci/run sets it)");

@@ -27,7 +27,7 @@ public sealed class NginxBuilderTests : IDisposable
         "/nonexistent/nginx-1.22.1.tar.gz");
 
     [Fact]
-    public async Task Given_a_node_arch_other_than_the_build_machine_When_building_Then_the_error_says_where_to_build()
+    public async Task GivenANodeArchOtherThanTheBuildMachine_WhenBuilding_ThenTheErrorSaysWhereToBuild()
     {
         var foreign = NginxBuilder.MachineArch == Arch.Amd64 ? Arch.Arm64 : Arch.Amd64;
 
@@ -41,7 +41,7 @@ public sealed class NginxBuilderTests : IDisposable
     [Theory]
     [InlineData("cc", "no cc/gcc")]
     [InlineData("make", "no make")]
-    public async Task Given_a_missing_build_tool_When_building_Then_the_error_says_what_to_install(string missing, string said)
+    public async Task GivenAMissingBuildTool_WhenBuilding_ThenTheErrorSaysWhatToInstall(string missing, string said)
     {
         var builder = new NginxBuilder(_world.CacheDir, new RecordingReporter(),
             tool => tool == missing || (missing == "cc" && tool == "gcc") ? null : ProcessRunner.Find(tool));
@@ -53,7 +53,7 @@ public sealed class NginxBuilderTests : IDisposable
     }
 
     [Fact]
-    public void Given_the_same_inputs_When_computing_the_cache_key_Then_it_changes_only_with_source_compiler_or_arch()
+    public void GivenTheSameInputs_WhenComputingTheCacheKey_ThenItChangesOnlyWithSourceCompilerOrArch()
     {
         var source = Source().Artifact;
         var key = NginxBuilder.CacheKey(source, "cc 12.2.0", Arch.Amd64);
@@ -65,7 +65,7 @@ public sealed class NginxBuilderTests : IDisposable
     }
 
     [Fact]
-    public void Given_a_dynamically_linked_system_binary_When_reading_its_elf_headers_Then_it_has_an_interpreter()
+    public void GivenADynamicallyLinkedSystemBinary_WhenReadingItsElfHeaders_ThenItHasAnInterpreter()
     {
         var elf = ElfFile.Read("/bin/sh");
 
@@ -74,7 +74,7 @@ public sealed class NginxBuilderTests : IDisposable
     }
 
     [Fact]
-    public void Given_a_text_file_When_reading_it_as_elf_Then_it_is_refused()
+    public void GivenATextFile_WhenReadingItAsElf_ThenItIsRefused()
     {
         var path = Path.Combine(_world.Root, "not-elf");
         File.WriteAllText(path, new string('x', 100));

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using Bundler.Inspection;
 using Bundler.Packaging;
@@ -17,46 +16,39 @@ public sealed class KillTests : IDisposable
         AppContext.BaseDirectory.Replace($"{Path.DirectorySeparatorChar}Bundler.Tests{Path.DirectorySeparatorChar}", $"{Path.DirectorySeparatorChar}Bundler.PackagerHost{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
         + "Bundler.PackagerHost.dll";
 
-    private Process Start(bool newKubelet = true)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(HostDll());
-        info.ArgumentList.Add(_root);
-        if (newKubelet)
-            info.ArgumentList.Add("--new-kubelet");
-        info.Environment["SOURCE_DATE_EPOCH"] = BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture);
-        return Process.Start(info)!;
-    }
+    private RunningProcess Start(bool newKubelet = true) =>
+        ProcessRunner.Start("dotnet", [HostDll(), _root, .. newKubelet ? ["--new-kubelet"] : Array.Empty<string>()],
+            environment: new Dictionary<string, string> { ["SOURCE_DATE_EPOCH"] = BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture) });
 
     [Fact]
-    public void GivenABuildKilledAtRandomMoments_ThenNoFinishedLookingPartialArtifactAndTheRerunSucceeds()
+    public async Task GivenABuildKilledAtRandomMoments_ThenNoFinishedLookingPartialArtifactAndTheRerunSucceeds()
     {
         Assert.True(File.Exists(HostDll()), HostDll());
         // A finished build first: the state (CA, keys) exists, so the killed builds below rewrite bundles, not keys.
         using (var first = Start(newKubelet: false))
         {
-            first.WaitForExit();
-            Assert.True(first.ExitCode == 0, first.StandardError.ReadToEnd());
+            var built = await first.WaitAsync();
+            Assert.True(built.Succeeded, built.StandardError);
         }
         var random = new Random(8);
         var killed = 0;
         for (var i = 0; i < 10; i++)
         {
             using var child = Start();
-            Thread.Sleep(random.Next(30, 400));
+            await Task.Delay(random.Next(30, 400));
             if (!child.HasExited)
             {
-                child.Kill();   // SIGKILL on Linux: no finally blocks, no flush.
+                child.Kill();   // SIGKILL: no finally blocks, no flush.
                 killed++;
             }
-            child.WaitForExit();
+            await child.WaitAsync();
             AssertNothingLooksFinishedButIsNot();
         }
 
         using (var rerun = Start())
         {
-            rerun.WaitForExit();
-            Assert.True(rerun.ExitCode == 0, rerun.StandardError.ReadToEnd());
+            var built = await rerun.WaitAsync();
+            Assert.True(built.Succeeded, built.StandardError);
         }
         var checks = Verifier.Verify(Path.Combine(_root, "artifacts"));
         Assert.All(checks, c => Assert.True(c.Ok, $"{c.Subject}: {c.Detail}"));

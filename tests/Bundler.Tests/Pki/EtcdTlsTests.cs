@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Xunit;
@@ -11,7 +10,7 @@ namespace Bundler.Tests.Pki;
 /// </summary>
 public sealed class EtcdTlsTests
 {
-    [Fact]
+    [ToolFact("etcd", "etcdctl")]
     public void GivenAMembersServerPair_WhenEtcdServesWithClientCertAuth_ThenTheHealthcheckClientIsHealthyAndAKubeletCertIsRefused()
     {
         using var fixture = new PkiFixture();
@@ -19,9 +18,8 @@ public sealed class EtcdTlsTests
         var s = fixture.StateDir;
         int clientPort = FreePort(), peerPort = FreePort();
         var member = Path.Combine(s, "nodes/k8s-01/etcd");
-        var info = new ProcessStartInfo("etcd") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[]
-                 {
+        using var etcd = ProcessRunner.Start("etcd",
+                 [
                      "--name", "k8s-01", "--data-dir", Path.Combine(fixture.Root, "etcd-data"),
                      "--listen-client-urls", $"https://127.0.0.1:{clientPort}", "--advertise-client-urls", $"https://127.0.0.1:{clientPort}",
                      "--listen-peer-urls", $"https://127.0.0.1:{peerPort}", "--initial-advertise-peer-urls", $"https://127.0.0.1:{peerPort}",
@@ -30,49 +28,37 @@ public sealed class EtcdTlsTests
                      "--peer-cert-file", Path.Combine(member, "peer.crt"), "--peer-key-file", Path.Combine(member, "peer.key"),
                      "--trusted-ca-file", Path.Combine(s, "etcd/ca.crt"), "--peer-trusted-ca-file", Path.Combine(s, "etcd/ca.crt"),
                      "--client-cert-auth", "--peer-client-cert-auth",
-                 })
-            info.ArgumentList.Add(arg);
-        using var etcd = Process.Start(info)!;
-        var log = new System.Text.StringBuilder();
-        etcd.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        etcd.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        etcd.BeginErrorReadLine();
-        etcd.BeginOutputReadLine();
-        try
+                 ]);
+        // etcd's log, for a failure message: only once it has stopped.
+        string Log()
         {
-            var endpoint = $"https://127.0.0.1:{clientPort}";
-            (int Code, string Output) health = (-1, "");
-            for (var attempt = 0; attempt < 60 && health.Code != 0; attempt++)
-            {
-                Assert.False(etcd.HasExited, "etcd exited: " + log);
-                health = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "etcd/healthcheck-client.crt"), Path.Combine(s, "etcd/healthcheck-client.key"));
-                if (health.Code != 0)
-                    Thread.Sleep(500);
-            }
-            Assert.True(health.Code == 0, health.Output + log);
-            Assert.Contains("is healthy", health.Output);
+            etcd.Kill();
+            var stopped = etcd.WaitAsync().GetAwaiter().GetResult();
+            return stopped.StandardOutput + stopped.StandardError;
+        }
 
-            var refused = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.key"));
-            Assert.NotEqual(0, refused.Code);
-        }
-        finally
+        var endpoint = $"https://127.0.0.1:{clientPort}";
+        (int Code, string Output) health = (-1, "");
+        for (var attempt = 0; attempt < 60 && health.Code != 0; attempt++)
         {
-            etcd.Kill(entireProcessTree: true);
-            etcd.WaitForExit();
+            Assert.False(etcd.HasExited, "etcd exited: " + (etcd.HasExited ? Log() : ""));
+            health = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "etcd/healthcheck-client.crt"), Path.Combine(s, "etcd/healthcheck-client.key"));
+            if (health.Code != 0)
+                Thread.Sleep(500);
         }
+        Assert.True(health.Code == 0, health.Output + (health.Code == 0 ? "" : Log()));
+        Assert.Contains("is healthy", health.Output);
+
+        var refused = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.key"));
+        Assert.NotEqual(0, refused.Code);
     }
 
     private static (int Code, string Output) Etcdctl(string endpoint, string ca, string cert, string key)
     {
-        var info = new ProcessStartInfo("etcdctl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.Environment["ETCDCTL_API"] = "3";
-        foreach (var arg in new[] { "--endpoints", endpoint, "--cacert", ca, "--cert", cert, "--key", key, "--dial-timeout", "2s", "--command-timeout", "3s", "endpoint", "health" })
-            info.ArgumentList.Add(arg);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
+        var result = ProcessRunner.RunAsync("etcdctl",
+            ["--endpoints", endpoint, "--cacert", ca, "--cert", cert, "--key", key, "--dial-timeout", "2s", "--command-timeout", "3s", "endpoint", "health"],
+            environment: new Dictionary<string, string> { ["ETCDCTL_API"] = "3" }).GetAwaiter().GetResult();
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
     private static int FreePort()

@@ -8,7 +8,7 @@ namespace Bundler.Tests.Pki;
 /// <summary>Every row of the table, as issued, checked by the real openssl: chain, SANs, key usages, EKUs, serial.</summary>
 public sealed class OpensslVerificationTests
 {
-    [Theory]
+    [ToolTheory("openssl")]
     [InlineData("rsa-2048", "sha256WithRSAEncryption", "Digital Signature, Key Encipherment")]
     [InlineData("ecdsa-p256", "ecdsa-with-SHA256", "Digital Signature")]
     public void GivenAFreshSite_WhenThePkiIsIssued_ThenOpensslAcceptsEveryLeafAndShowsTheTablesExtensions(
@@ -74,7 +74,7 @@ public sealed class OpensslVerificationTests
         Assert.Equal(CertificateTable.Rows.Where(r => r.Kind != CertificateKind.KeyPair).Select(r => r.Name).Order(), checkedRows.Order());
     }
 
-    [Fact]
+    [ToolFact("openssl")]
     public void GivenTheApiserverRow_WhenIssuedForAMaster_ThenItsSansAreTheKubeadmSetPlusLoopbackAndExtraSans()
     {
         using var fixture = new PkiFixture();
@@ -91,7 +91,7 @@ public sealed class OpensslVerificationTests
         Assert.Equal("kube-apiserver", pki.Get("nodes/k8s-02/apiserver").Instance.CommonName);
     }
 
-    [Fact]
+    [ToolFact("openssl")]
     public void GivenAnEtcdMember_WhenIssued_ThenItsPeerCertificateCarriesItsOwnIpAndLoopbacks()
     {
         using var fixture = new PkiFixture();

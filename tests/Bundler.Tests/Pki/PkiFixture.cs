@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Bundler.Configuration;
 using Bundler.Pipeline;
@@ -91,13 +90,7 @@ internal sealed class PkiFixture : IDisposable
 
     public static (int Code, string Out, string Err) Openssl(params string[] args)
     {
-        var info = new ProcessStartInfo("openssl") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        var result = ProcessRunner.RunAsync("openssl", args).GetAwaiter().GetResult();
+        return (result.ExitCode, result.StandardOutput, result.StandardError);
     }
 }

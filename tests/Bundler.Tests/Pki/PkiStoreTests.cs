@@ -147,7 +147,7 @@ public sealed class PkiStoreTests
         Assert.True(leaf.NotAfter.ToUniversalTime() <= start.AddDays(3650).UtcDateTime);
     }
 
-    [Fact]
+    [ToolFact("openssl")]
     public void GivenTheAlgorithmChanges_WhenRebuilt_ThenLeavesAreReissuedWithTheNewAlgorithmUnderTheOldCas()
     {
         using var fixture = new PkiFixture();

@@ -1,5 +1,4 @@
 using Bundler.Configuration;
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Bundler.Layout;
 using Xunit;
@@ -11,11 +10,9 @@ namespace Bundler.Tests.Render;
 [Collection(RenderCollection.Name)]
 public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper output)
 {
-    [Fact]
+    [ToolFact("systemd-analyze", "cp")]
     public void GivenEveryRenderedUnit_WhenSystemdAnalyzeVerifiesItInARootWithItsBinaries_ThenItReportsNothing()
     {
-        if (!Available("systemd-analyze"))
-            return;
         foreach (var tree in fixture.Result.Nodes)
         {
             var root = Directory.CreateTempSubdirectory("kbundle-units-").FullName;
@@ -50,11 +47,9 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
         }
     }
 
-    [Fact]
+    [ToolFact("kubectl")]
     public void GivenEveryRenderedKubeconfig_WhenKubectlReadsIt_ThenItIsAcceptedAndTheEmbeddedCertificateNamesTheComponent()
     {
-        if (!Available("kubectl"))
-            return;
         var dir = Directory.CreateTempSubdirectory("kbundle-kubeconfig-").FullName;
         try
         {
@@ -84,11 +79,9 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
         }
     }
 
-    [Fact]
+    [ToolFact("containerd")]
     public void GivenTheRenderedContainerdConfig_WhenRealContainerdDumpsIt_ThenItIsAccepted()
     {
-        if (!Available("containerd"))
-            return;
         var dir = Directory.CreateTempSubdirectory("kbundle-containerd-").FullName;
         try
         {
@@ -105,29 +98,12 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
         }
     }
 
-    /// <summary>Missing tool: skip with a message on a developer machine; fail under CI, which installs it.</summary>
-    private bool Available(string tool)
-    {
-        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
-        if (!found && Environment.GetEnvironmentVariable("CI") == "true")
-            Assert.Fail($"{tool} is not installed; CI must install it (.ci/run)");
-        if (!found)
-            output.WriteLine($"SKIPPED: {tool} is not installed");
-        return found;
-    }
-
     private static (int Code, string Output) Run(string file, string[] args, string? mkdir = null)
     {
         if (mkdir is not null)
             Directory.CreateDirectory(mkdir);
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr);
+        var result = ProcessRunner.RunAsync(file, args).GetAwaiter().GetResult();
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
     }
 
     /// <summary>What each kubeconfig identity must be (pki-spec §1b), written independently of the PKI table.</summary>

@@ -1,7 +1,7 @@
 using Bundler.Configuration;
 using Xunit;
 
-namespace Bundler.Tests.Fetch;
+namespace Bundler.Tests.Configuration;
 
 public sealed class LockFileTests
 {
@@ -30,7 +30,7 @@ public sealed class LockFileTests
 
     [Theory]
     [MemberData(nameof(BadLocks))]
-    public void Given_a_bad_artifact_When_loading_the_lock_Then_the_error_names_file_line_column_and_field(string rest, string expected)
+    public void GivenABadArtifact_WhenLoadingTheLock_ThenTheErrorNamesFileLineColumnAndField(string rest, string expected)
     {
         var error = Assert.Throws<UserInputException>(() => LockFile.Parse(Lock(rest), "lock.yaml"));
 
@@ -41,7 +41,7 @@ public sealed class LockFileTests
     [InlineData("\"1.4.3\\nExecStartPre=/bin/sh -c id\"", "lock.yaml:4:14 artifacts[0].version: contains a newline; allowed: one line of printable text")]
     [InlineData("\"1.4.3 ; id\"", "lock.yaml:4:14 artifacts[0].version: '1.4.3 ; id' is not a version")]
     [InlineData("$(id)", "lock.yaml:4:14 artifacts[0].version: '$(id)' is not a version")]
-    public void Given_a_version_that_is_not_a_version_When_loading_the_lock_Then_it_is_refused_at_its_place(string version, string expected)
+    public void GivenAVersionThatIsNotAVersion_WhenLoadingTheLock_ThenItIsRefusedAtItsPlace(string version, string expected)
     {
         var text = Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n").Replace("version: 1.4.3", "version: " + version);
 
@@ -55,7 +55,7 @@ public sealed class LockFileTests
     [InlineData("\"https://example.org/runc\\n\"", "contains a newline")]
     [InlineData("\"https://example.org/$(id)\"", "is not an http(s) URL")]
     [InlineData("file:///etc/shadow", "is not an http(s) URL")]
-    public void Given_a_url_that_is_not_a_plain_http_url_When_loading_the_lock_Then_it_is_refused(string url, string expected)
+    public void GivenAUrlThatIsNotAPlainHttpUrl_WhenLoadingTheLock_ThenItIsRefused(string url, string expected)
     {
         var text = Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n").Replace("url: https://example.org/runc.amd64", "url: " + url);
 
@@ -66,7 +66,7 @@ public sealed class LockFileTests
     }
 
     [Fact]
-    public void Given_the_same_name_twice_for_one_arch_When_loading_Then_the_second_is_refused()
+    public void GivenTheSameNameTwiceForOneArch_WhenLoading_ThenTheSecondIsRefused()
     {
         var one = $"  - name: runc\n    version: 1.4.3\n    arch: amd64\n    url: https://example.org/runc\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n";
 
@@ -76,7 +76,7 @@ public sealed class LockFileTests
     }
 
     [Fact]
-    public void Given_two_artifacts_installing_the_same_node_path_When_loading_Then_the_second_is_refused()
+    public void GivenTwoArtifactsInstallingTheSameNodePath_WhenLoading_ThenTheSecondIsRefused()
     {
         var text = "kubernetes: 1.36.0\nartifacts:\n" +
                    $"  - name: runc\n    version: 1.4.3\n    arch: amd64\n    url: https://example.org/runc\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n" +
@@ -89,7 +89,7 @@ public sealed class LockFileTests
     }
 
     [Fact]
-    public void Given_the_shipped_lock_When_loading_Then_it_pins_every_binary_for_both_arches_and_the_nginx_source()
+    public void GivenTheShippedLock_WhenLoading_ThenItPinsEveryBinaryForBothArchesAndTheNginxSource()
     {
         var path = ToolPaths.Find("pins") + "/1.36.0.yaml";
 
@@ -99,7 +99,7 @@ public sealed class LockFileTests
         var nginx = Assert.Single(lockFile.Artifacts, a => a.Kind == ArtifactKind.Source);
         Assert.Equal(("nginx", "1.30.3", "any", "sha256"), (nginx.Name, nginx.Version, nginx.Arch, nginx.Algorithm));
         Assert.All(lockFile.Artifacts.Where(a => a.Name == "kubernetes-server"), a => Assert.Equal("sha512", a.Algorithm));
-        var everything = Layout.ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker).ToList();
+        var everything = Bundler.Layout.ComponentTable.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker).ToList();
         foreach (var arch in new[] { Arch.Amd64, Arch.Arm64 })
         {
             var provided = lockFile.Artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(arch)).SelectMany(a => a.NodePaths).ToHashSet();
@@ -108,16 +108,21 @@ public sealed class LockFileTests
     }
 
     [Fact]
-    public void Given_the_example_site_When_checking_the_shipped_lock_Then_nothing_is_missing()
+    public void GivenTheExampleSite_WhenCheckingTheShippedLock_ThenNothingIsMissing()
     {
         var pins = PinCatalog.Default();
         var site = SiteLoader.Load(ToolPaths.Find("sites") + "/example/site.yaml", pins).Site;
+        var lockFile = LockFile.Load(pins.FileFor(site.Kubernetes));
 
-        LockFile.Load(pins.FileFor(site.Kubernetes)).CheckProvides(site);
+        var error = Record.Exception(() => lockFile.CheckProvides(site));
+
+        Assert.Null(error);
+        var provided = lockFile.Artifacts.Where(a => a.Kind == ArtifactKind.Binary && a.AppliesTo(Arch.Amd64)).SelectMany(a => a.NodePaths).ToHashSet();
+        Assert.All(site.Nodes.SelectMany(n => Bundler.Layout.ComponentTable.FetchedBinariesFor(n.Roles)), path => Assert.Contains(path, provided));
     }
 
     [Fact]
-    public void Given_an_artifact_url_When_asking_its_file_name_Then_the_last_path_segment_is_used()
+    public void GivenAnArtifactUrl_WhenAskingItsFileName_ThenTheLastPathSegmentIsUsed()
     {
         var lockFile = LockFile.Parse(Lock($"    arch: amd64\n    sha256: {Sha256}\n    install: /opt/k8s/bin/runc\n"), "lock.yaml");
 
