@@ -4,6 +4,9 @@ KB_FAILS=()
 kb_fail() { KB_FAILS+=("$1: $2"); kb_check_log "preflight:$1" fail "$2"; }
 kb_pass() { kb_check_log "preflight:$1" ok "${2:-}"; }
 
+# The checks. kb_preflight calls them by name, which shellcheck cannot follow (SC2317).
+# shellcheck disable=SC2317
+{
 kb_pf_root() {
   local uid=${KBUNDLE_FAKE_UID:-$(id -u)}
   if [ "$uid" -eq 0 ]; then kb_pass root; else kb_fail root "runs as uid $uid; run it as root (sudo $0)"; fi
@@ -116,17 +119,16 @@ kb_pf_host_commands() {
   unset IFS
   if [ ${#missing[@]} -eq 0 ]; then kb_pass host-commands; else kb_fail host-commands "missing commands $who need: ${missing[*]}; install them"; fi
 }
+}
 
+# The checks, in the order they run: check NAME is the function kb_pf_NAME (with - as _). Adding a check is adding
+# its name here and writing its function above.
 KB_CHECKS="root arch systemd cgroup2 node-ip swap modules ports disk clock other-site host-commands"
 kb_preflight() {
   local skip=",$1," name
   for name in $KB_CHECKS; do
     if [[ $skip == *",$name,"* ]]; then kb_check_log "preflight:$name" skipped "--skip-preflight"; continue; fi
-    case $name in
-      root) kb_pf_root ;; arch) kb_pf_arch ;; systemd) kb_pf_systemd ;; cgroup2) kb_pf_cgroup2 ;;
-      node-ip) kb_pf_node_ip ;; swap) kb_pf_swap ;; modules) kb_pf_modules ;; ports) kb_pf_ports ;;
-      disk) kb_pf_disk ;; clock) kb_pf_clock ;; other-site) kb_pf_other_site ;; host-commands) kb_pf_host_commands ;;
-    esac
+    "kb_pf_${name//-/_}"
   done
   if [ ${#KB_FAILS[@]} -gt 0 ]; then
     printf 'kbundle: preflight failed (skip a check with --skip-preflight NAME):\n' >&2
