@@ -11,10 +11,11 @@ public sealed record BundleManifest(
     SiteRecord Site,
     long SourceDateEpoch,
     IReadOnlyList<ArtifactEntry> Artifacts,
-    NginxEntry? KubeNginx,
+    IReadOnlyList<NginxEntry>? KubeNginx,
     IReadOnlyList<NodeRecord> Nodes)
 {
-    public const int CurrentFormat = 1;
+    /// <summary>2: <c>kubeNginx</c> is a list, one entry per arch (was one object).</summary>
+    public const int CurrentFormat = 2;
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -34,7 +35,22 @@ public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha
 
 public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
 
-public sealed record NginxEntry(string Version, string SourceSha256, IReadOnlyList<string> ConfigureArguments, string Compiler, string BinarySha256);
+/// <summary>How one arch's kube-nginx was built (from <see cref="Nginx.NginxProvenance"/>).</summary>
+public sealed record NginxEntry(
+    string Arch, string Version, string SourceSha256, IReadOnlyList<string> ConfigureArguments, string Compiler, string Target,
+    string? Emulator, IReadOnlyList<ShimEntry> ConfigureShims, string BinarySha256)
+{
+    public static IReadOnlyList<NginxEntry> From(Nginx.NginxResult nginx)
+    {
+        ArgumentNullException.ThrowIfNull(nginx);
+        return nginx.Builds.OrderBy(b => b.Key).Select(b => b.Value.Provenance)
+            .Select(p => new NginxEntry(Configuration.Names.Of(p.Arch), p.Version, p.SourceSha256, p.ConfigureArguments, p.Compiler, p.Target,
+                p.Emulator, p.ConfigureShims.Select(s => new ShimEntry(s.Name, s.Sha256)).ToList(), p.BinarySha256))
+            .ToList();
+    }
+}
+
+public sealed record ShimEntry(string Name, string Sha256);
 
 /// <summary>One node: what its bundle holds (also stored inside the payload as .kbundle/node.json, without <see cref="Bundle"/>).</summary>
 public sealed record NodeRecord(

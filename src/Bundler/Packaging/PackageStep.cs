@@ -133,8 +133,7 @@ public sealed class PackageStep : IStep
         var runFiles = records.Select(r => r.Bundle!.File).ToList();
 
         var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
-            epoch, artifacts, nginx is null ? null : new NginxEntry(nginx.Provenance.Version, nginx.Provenance.SourceSha256,
-                nginx.Provenance.ConfigureArguments, nginx.Provenance.Compiler, nginx.Provenance.BinarySha256), records);
+            epoch, artifacts, nginx is null ? null : NginxEntry.From(nginx), records);
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(context.OutDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(context.OutDir, runFiles);
