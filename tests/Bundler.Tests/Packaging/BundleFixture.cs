@@ -113,8 +113,10 @@ public sealed class BundleFixture : IDisposable
         var fetched = new Dictionary<(Arch, string), FetchedFile>();
         foreach (var path in Components.FetchedBinariesFor(Roles.Etcd | Roles.Master | Roles.Worker))
             fetched[(Arch.Amd64, path)] = new FetchedFile(Path.Combine(BinDir, "kubectl"), "stand-in");
-        var nginx = new Bundler.Nginx.NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = Path.Combine(BinDir, "kube-nginx") },
-            new Bundler.Nginx.NginxProvenance("1.22.1", "", [], "", ""));
+        var nginx = new Bundler.Nginx.NginxResult(new Dictionary<Arch, Bundler.Nginx.NginxBuild>
+        {
+            [Arch.Amd64] = new(Path.Combine(BinDir, "kube-nginx"), new Bundler.Nginx.NginxProvenance(Arch.Amd64, "1.22.1", "", [], "", "", null, [], "")),
+        });
         var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"));
         context.Set<IPkiResult>(pki);
         context.Set(new FetchResult([], fetched));
