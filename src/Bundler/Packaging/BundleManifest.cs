@@ -32,7 +32,8 @@ public sealed record BundleManifest(
 
 public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256);
 
-public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
+/// <summary><see cref="SignedBy"/>: fingerprint of the lock key whose OpenPGP signature over the artifact verified; absent when unsigned.</summary>
+public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null);
 
 public sealed record NginxEntry(string Version, string SourceSha256, IReadOnlyList<string> ConfigureArguments, string Compiler, string BinarySha256);
 
