@@ -5,9 +5,12 @@ public sealed class GnuPgFactAttribute : FactAttribute
 {
     public GnuPgFactAttribute()
     {
-        if (ProcessRunner.Find("gpg") is null && Environment.GetEnvironmentVariable("CI") != "true")
-            Skip = "SKIPPED: the OpenPGP tests make their keys and signatures with GnuPG; install it (apt-get install gpg) or run .ci/run";
+        if (!GnuPgInstalled && Environment.GetEnvironmentVariable("CI") != "true")
+            Skip = "SKIPPED: the OpenPGP tests make their keys and signatures with GnuPG; install it (apt-get install gpg gpg-agent) or run .ci/run";
     }
+
+    /// <summary>gpg, and the agent that holds its secret keys (a separate Debian package, only recommended by gpg).</summary>
+    internal static bool GnuPgInstalled => ProcessRunner.Find("gpg") is not null && ProcessRunner.Find("gpg-agent") is not null;
 }
 
 /// <summary>
@@ -26,7 +29,7 @@ public sealed class GnuPg : IDisposable
         Directory.CreateDirectory(Home, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    public static bool Installed => ProcessRunner.Find("gpg") is not null;
+    public static bool Installed => GnuPgFactAttribute.GnuPgInstalled;
 
     public string Home { get; }
 
