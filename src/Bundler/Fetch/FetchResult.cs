@@ -2,8 +2,11 @@ using Bundler.Configuration;
 
 namespace Bundler.Fetch;
 
-/// <summary>An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum).</summary>
-public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
+/// <summary>
+/// An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum), and the fingerprint
+/// of the lock key whose OpenPGP signature verified it (null when the lock names no signature).
+/// </summary>
+public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null);
 
 /// <summary>
 /// What the fetch step hands on: every verified artifact, and for each (arch, node path) the local,

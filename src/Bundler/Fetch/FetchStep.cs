@@ -4,10 +4,11 @@ using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
 
-// Reads: site, lock, --mirror, --offline, cache. Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/.
+// Reads: site, lock (and its keys/), --mirror, --offline, cache. Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/,
+// cache/signatures/.
 /// <summary>
 /// Fetches every artifact the site needs (verified, cached), unpacks the named members of each archive into a
-/// folder keyed by the archive checksum, and hands on (arch, node path) -> local file.
+/// folder keyed by the archive checksum, checks each OpenPGP signature the lock names, and hands on (arch, node path) -> local file.
 /// </summary>
 public sealed class FetchStep(FetchSettings? settings = null) : IStep
 {
@@ -16,7 +17,7 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
 
     public StepName Name => StepName.Fetch;
     public string Reads => "site, lock, cache";
-    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/";
+    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/, cache/signatures/";
 
     public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
     {
@@ -39,6 +40,19 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
             async (artifact, ct) => entries[(artifact.Algorithm, artifact.Checksum)] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
+        // Every build, also from a warm cache: nothing pins a signature's bytes, and checking one costs one hash of the file.
+        var signers = new ConcurrentDictionary<(string, string), OpenPgpSigner>();
+        await Parallel.ForEachAsync(artifacts.Where(a => a.Signature is not null),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
+            async (artifact, ct) => signers[(artifact.Name, artifact.Arch)] =
+                await fetcher.VerifySignatureAsync(artifact, entries[(artifact.Algorithm, artifact.Checksum)], ct).ConfigureAwait(false)).ConfigureAwait(false);
+        foreach (var artifact in artifacts.Where(a => a.Signature is not null))
+        {
+            var signer = signers[(artifact.Name, artifact.Arch)];
+            var by = signer.SigningKey == signer.Fingerprint ? signer.Fingerprint : $"{signer.Fingerprint} (subkey {signer.SigningKey})";
+            context.Reporter.Info($"{artifact.Name} {artifact.Version} {artifact.Arch}: good OpenPGP signature by {by}, made {signer.SignedAt:yyyy-MM-dd}");
+        }
+
         var files = new Dictionary<(Arch, string), FetchedFile>();
         var sources = new Dictionary<string, FetchedSource>(StringComparer.Ordinal);
         foreach (var artifact in artifacts)
@@ -57,7 +71,8 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
                     files[(arch, nodePath)] = new FetchedFile(path, artifact.Name);
         }
 
-        var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
+        var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
+            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null)).ToList();
         context.Set(new FetchResult(records, files) { Sources = sources });
         context.Reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
     }

@@ -33,7 +33,8 @@ public sealed record BundleManifest(
 
 public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256);
 
-public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
+/// <summary><see cref="SignedBy"/>: fingerprint of the lock key whose OpenPGP signature over the artifact verified; absent when unsigned.</summary>
+public sealed record ArtifactEntry(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null);
 
 /// <summary>How one arch's kube-nginx was built (from <see cref="Nginx.NginxProvenance"/>).</summary>
 public sealed record NginxEntry(

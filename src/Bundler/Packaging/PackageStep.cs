@@ -43,7 +43,7 @@ public sealed class PackageStep : IStep
         var epoch = SourceDateEpoch(context.StateDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(epoch);
         var template = BundleHeader.LoadTemplate(context.Options.TemplatesDir);
-        var artifacts = (fetch?.Artifacts ?? []).Select(a => new ArtifactEntry(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
+        var artifacts = (fetch?.Artifacts ?? []).Select(a => new ArtifactEntry(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum, a.SignedBy)).ToList();
 
         // Compress once, share across nodes: one gzip member per distinct binary, cached by content hash.
         var cache = new MemberCache(Path.Combine(context.CacheDir, "packaging"));
