@@ -149,6 +149,8 @@ Task("Bench")
         new DotNetRunSettings { Configuration = "Release" });
 });
 
+if (configuration is not ("Release" or "Debug"))   // kbundle.dll is looked up under bin/<configuration>/
+    throw new CakeException(2, $"--configuration {configuration}: allowed are Release and Debug");
 if (!Tasks.Any(t => t.Name.Equals(target, StringComparison.OrdinalIgnoreCase)))
     throw new CakeException(2, $"unknown target '{target}'; targets: {string.Join(", ", Tasks.Select(t => t.Name).Order())}");
 
