@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Bundler.Fetch;
 using Bundler.Pipeline;
 using Spectre.Console;
 
@@ -70,7 +71,7 @@ public static class BuildCommand
             WriteSummary(report, output);
         if (report.Error is { } error)
         {
-            var userFacing = error is UserInputException or IntegrityException or StepNotImplementedException;
+            var userFacing = error is UserInputException or IntegrityException or StepNotImplementedException or FetchException;
             output.Error.WriteLine(userFacing ? $"error: {error.Message}" : $"error: {error}");
         }
         return report.ExitCode;
