@@ -24,7 +24,7 @@ public sealed record RegistryMirror(string Registry, Uri Url)
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || url.Any(char.IsWhiteSpace))
             throw Bad(text, $"'{url}' is not an http(s) URL");
         if (uri.UserInfo.Length > 0)
-            throw Bad(text, "the URL carries credentials; kbundle pulls anonymously and never stores secrets in options");
+            throw Bad($"{registry}={uri.Scheme}://***@{url[(url.LastIndexOf('@') + 1)..]}", "the URL carries credentials; kbundle pulls anonymously and takes no secrets in options");
         if (uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
             throw Bad(text, $"'{url}' has a path, query or fragment; the mirror serves /v2/ at its root");
         return new RegistryMirror(ImageReference.NormalizeRegistry(registry), new Uri(uri.GetLeftPart(UriPartial.Authority)));

@@ -37,14 +37,15 @@ public sealed class OciTestLayout
 
     public string BlobPath(string digest) => Path.Combine(Dir, "blobs", "sha256", digest["sha256:".Length..]);
 
-    public static OciTestLayout Build(string dir)
+    /// <param name="amd64Binary">The amd64 layer's bin/busybox; the real static busybox unless a test only needs bytes.</param>
+    public static OciTestLayout Build(string dir, byte[]? amd64Binary = null)
     {
         Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256"));
         var platforms = new Dictionary<Arch, TestPlatform>();
         var descriptors = new List<object>();
         foreach (var (arch, member, content) in new[]
                  {
-                     (Arch.Amd64, "bin/busybox", File.ReadAllBytes(Busybox)),
+                     (Arch.Amd64, "bin/busybox", amd64Binary ?? File.ReadAllBytes(Busybox)),
                      (Arch.Arm64, "hello.txt", Encoding.UTF8.GetBytes("hello from arm64\n")),
                  })
         {
