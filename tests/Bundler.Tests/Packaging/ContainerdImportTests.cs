@@ -42,7 +42,7 @@ public sealed class ContainerdImportTests : IDisposable
         // Given: the two-platform image, fetched from a carried-in layout, written as the amd64 archive.
         var layout = OciTestLayout.Build(_temp.File("mirror", "oci"));
         var pin = new LockImage("busybox", ImageReference.TryParse("registry.example.org/test/busybox:v1", out _)!, layout.Index, Location.None);
-        using var fetcher = new ImageFetcher(new BlobCache(_temp.File("cache")), [_temp.File("mirror")], [], offline: true, FetchWorld.Quick, new RecordingReporter());
+        using var fetcher = new ImageFetcher(new BlobCache(_temp.File("cache")), [_temp.File("mirror")], [], offline: true, RegistryWorld.Settings, new RecordingReporter());
         var images = await fetcher.FetchAsync([new ImageRequest(pin, [Arch.Amd64, Arch.Arm64])], CancellationToken.None);
         var archive = _temp.File(ImageArchiveWriter.FileName(Arch.Amd64));
         await AtomicFile.WriteAsync(archive, (stream, ct) => ImageArchiveWriter.WriteAsync(stream, images, Arch.Amd64, cancellationToken: ct));

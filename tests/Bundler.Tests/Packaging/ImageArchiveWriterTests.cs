@@ -35,7 +35,7 @@ public sealed class ImageArchiveWriterTests : IDisposable
 
     private async Task<IReadOnlyList<FetchedImage>> FetchAsync(Arch[] arches, params LockImage[] pins)
     {
-        using var fetcher = new ImageFetcher(new BlobCache(_temp.File("cache")), [_temp.File("mirror")], [], offline: true, FetchWorld.Quick, new RecordingReporter());
+        using var fetcher = new ImageFetcher(new BlobCache(_temp.File("cache")), [_temp.File("mirror")], [], offline: true, RegistryWorld.Settings, new RecordingReporter());
         return await fetcher.FetchAsync(pins.Select(p => new ImageRequest(p, arches)).ToList(), CancellationToken.None);
     }
 

@@ -20,7 +20,7 @@ public sealed class ImageFetchStepTests : IDisposable
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(archive)));
         File.AppendAllText(lockPath, $"images:\n  - name: busybox\n    ref: registry.example.invalid/test/busybox:v1\n    digest: {layout.Index}\n");
 
-        var result = await _world.FetchAsync(lockPath, mirrors: [mirror], offline: true);
+        var result = await _world.FetchAsync(lockPath, mirrors: [mirror], offline: true, settings: RegistryWorld.Settings);
 
         var image = Assert.Single(result.Images);
         Assert.Same(image, result.ImageFor("busybox"));

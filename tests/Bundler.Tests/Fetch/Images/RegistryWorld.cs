@@ -53,9 +53,15 @@ public sealed class RegistryWorld : IAsyncLifetime
     public LockImage Pin(string name = "busybox", string? registry = null, string repository = OciRepository, string? digest = null) =>
         new(name, ImageReference.TryParse($"{registry ?? Registry.Host}/{repository}:{OciTestLayout.Tag}", out _)!, digest ?? Layout.Index, Location.None);
 
+    /// <summary>
+    /// Quick retries, but a stall timeout long enough that a loaded test machine never turns a slow answer into
+    /// a retry (these tests count requests; stalls are FetchStepTests' business).
+    /// </summary>
+    public static readonly FetchSettings Settings = new() { Retries = 2, RetryDelay = TimeSpan.FromMilliseconds(10), StallTimeout = TimeSpan.FromSeconds(20), MaxParallel = 4 };
+
     public static ImageFetcher Fetcher(string cacheDir, IBuildReporter reporter, IReadOnlyList<string>? mirrors = null,
         IReadOnlyList<RegistryMirror>? registryMirrors = null, bool offline = false, FetchSettings? settings = null) =>
-        new(new BlobCache(cacheDir), mirrors ?? [], registryMirrors ?? [], offline, settings ?? FetchWorld.Quick, reporter);
+        new(new BlobCache(cacheDir), mirrors ?? [], registryMirrors ?? [], offline, settings ?? Settings, reporter);
 
     public Task InitializeAsync() => Task.CompletedTask;
 
