@@ -104,7 +104,7 @@ public sealed class ImageFetcher : IDisposable
     {
         var image = request.Image;
         var label = $"image {image.Name} ({image.Ref}@{image.Digest})";
-        var rootPath = await BlobAsync(new BlobSpec(image, image.Digest, null, IsManifest: true, $"{image.Name} {(image.Reference.Tag ?? "")}".TrimEnd()), cancellationToken).ConfigureAwait(false);
+        var rootPath = await BlobAsync(new BlobSpec(image, image.Digest, null, IsManifest: true, $"{image.Name} pinned blob"), cancellationToken).ConfigureAwait(false);
         var rootBytes = await File.ReadAllBytesAsync(rootPath, cancellationToken).ConfigureAwait(false);
         using var document = OciDocuments.Parse(rootBytes, label);
         var mediaType = OciDocuments.MediaTypeOf(document.RootElement, label);

@@ -65,7 +65,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
 
         Assert.Equal(ExitCodes.UsageError, code);
-        Assert.Contains($"  busybox: registry.example.invalid/test/busybox:v1@{digest} (busybox v1 {digest} is missing)", error);
+        Assert.Contains($"  busybox: registry.example.invalid/test/busybox:v1@{digest} (busybox pinned blob {digest} is missing)", error);
     }
 
     [RegistryFact]

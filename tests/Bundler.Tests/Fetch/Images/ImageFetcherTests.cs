@@ -112,7 +112,7 @@ public sealed class ImageFetcherTests(RegistryWorld fixture) : IDisposable
 
         var error = await Assert.ThrowsAsync<FetchException>(() => FetchOneAsync(pin, [Arch.Amd64]));
 
-        Assert.Contains($"busybox v1 sha256:{new string('0', 64)} ({world.Registry.Host}/test/busybox:v1): could not download", error.Message);
+        Assert.Contains($"busybox pinned blob sha256:{new string('0', 64)} ({world.Registry.Host}/test/busybox:v1): could not download", error.Message);
         Assert.Contains("404", error.Message);
         Assert.Empty(CachedBlobs());
     }
@@ -230,14 +230,14 @@ public sealed class ImageFetcherTests(RegistryWorld fixture) : IDisposable
     [Fact]
     public async Task Given_offline_and_an_empty_cache_When_fetching_Then_each_missing_image_is_named()
     {
-        var pins = new[] { "pause", "coredns" }.Select(name => new LockImage(name,
-            ImageReference.TryParse($"registry.example.invalid/{name}:1", out _)!, "sha256:" + new string(name[0], 64).Replace('p', 'a').Replace('c', 'b'), Location.None)).ToList();
+        var pins = new[] { ("pause", 'a'), ("coredns", 'b') }.Select(p => new LockImage(p.Item1,
+            ImageReference.TryParse($"registry.example.invalid/{p.Item1}:1", out _)!, "sha256:" + new string(p.Item2, 64), Location.None)).ToList();
         using var fetcher = RegistryWorld.Fetcher(CacheDir, _reporter, offline: true);
 
         var error = await Assert.ThrowsAsync<UserInputException>(() => fetcher.FetchAsync(pins.Select(p => new ImageRequest(p, [Arch.Amd64])).ToList(), CancellationToken.None));
 
         Assert.Contains("--offline: 2 image(s) are not complete in the cache", error.Message);
-        Assert.Contains($"  pause: registry.example.invalid/pause:1@sha256:{new string('a', 64)} (pause 1 sha256:{new string('a', 64)} is missing)", error.Message);
+        Assert.Contains($"  pause: registry.example.invalid/pause:1@sha256:{new string('a', 64)} (pause pinned blob sha256:{new string('a', 64)} is missing)", error.Message);
         Assert.Contains("  coredns: registry.example.invalid/coredns:1@", error.Message);
         Assert.Contains("carry them in with --mirror DIR", error.Message);
     }
