@@ -17,6 +17,12 @@ public static class BuildCommand
         HelpName = "URL|DIR",
         AllowMultipleArgumentsPerToken = false,
     };
+    private static readonly Option<string[]> RegistryMirrorOption = new("--registry-mirror")
+    {
+        Description = "Pull images of REGISTRY from this mirror first, e.g. registry.k8s.io=https://mirror.example.org (may be repeated)",
+        HelpName = "REGISTRY=URL",
+        AllowMultipleArgumentsPerToken = false,
+    };
     private static readonly Option<string?> CacheOption = new("--cache") { Description = "Download cache [default: ~/.cache/kbundle]", HelpName = "DIR" };
     private static readonly Option<string?> StateOption = Cli.Shared.State();
     private static readonly Option<string?> OutOption = new("--out") { Description = "Output folder [default: artifacts/<site>]", HelpName = "DIR" };
@@ -35,7 +41,7 @@ public static class BuildCommand
     {
         var command = new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign")
         {
-            SiteArgument, PinsOption, MirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
+            SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
             TemplatesOption, RenewOption, JsonOption,
         };
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
@@ -50,6 +56,7 @@ public static class BuildCommand
             SitePath = parse.GetValue(SiteArgument)!,
             PinsFile = parse.GetValue(PinsOption),
             Mirrors = parse.GetValue(MirrorOption) ?? [],
+            RegistryMirrors = (parse.GetValue(RegistryMirrorOption) ?? []).Select(Fetch.Images.RegistryMirror.Parse).ToList(),
             CacheDir = parse.GetValue(CacheOption),
             StateDir = parse.GetValue(StateOption),
             OutDir = parse.GetValue(OutOption),

@@ -54,7 +54,7 @@ public sealed record LockSignature(string Url, IReadOnlyList<string> Keys, strin
 /// <summary>A validated lock file: the Kubernetes version it pins and its artifacts.</summary>
 public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyList<LockArtifact> Artifacts)
 {
-    private static readonly string[] TopKeys = ["kubernetes", "artifacts"];
+    private static readonly string[] TopKeys = ["kubernetes", "artifacts", "images"];
     private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind", "signature"];
     private static readonly string[] Arches = ["amd64", "arm64", "any"];
 
@@ -145,8 +145,9 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             artifacts.Add(artifact);
         }
         CheckOneSourcePerNodePath(artifacts, bag);
+        var images = ReadImages(f, bag);
         bag.ThrowIfErrors();
-        return new LockFile(path, kubernetes, artifacts);
+        return new LockFile(path, kubernetes, artifacts) { Images = images };
     }
 
     private static LockArtifact? ReadArtifact(YamlFields f, DiagnosticBag bag, string field)

@@ -1,4 +1,5 @@
 using Bundler.Configuration;
+using Bundler.Fetch.Images;
 
 namespace Bundler.Fetch;
 
@@ -23,6 +24,12 @@ public sealed record FetchResult(
 
     /// <summary>Verified source archives (lock <c>kind: source</c>) by artifact name, for the steps that build them.</summary>
     public IReadOnlyDictionary<string, FetchedSource> Sources { get; init; } = new Dictionary<string, FetchedSource>();
+
+    /// <summary>Verified images (lock <c>images:</c>), in lock order, with the blobs of the site's arches in the cache.</summary>
+    public IReadOnlyList<FetchedImage> Images { get; init; } = [];
+
+    public FetchedImage ImageFor(string name) =>
+        Images.FirstOrDefault(i => i.Pin.Name == name) ?? throw new UserInputException($"the lock pins no image named '{name}'");
 }
 
 /// <summary>A verified source archive in the cache and the lock entry it satisfies.</summary>

@@ -1,14 +1,16 @@
 using System.Collections.Concurrent;
 using Bundler.Configuration;
+using Bundler.Fetch.Images;
 using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
 
-// Reads: site, lock (and its keys/), --mirror, --offline, cache. Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/,
-// cache/signatures/.
+// Reads: site, lock (and its keys/), --mirror, --registry-mirror, --offline, cache.
+// Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/, cache/signatures/, cache/blobs/sha256/<hex>.
 /// <summary>
 /// Fetches every artifact the site needs (verified, cached), unpacks the named members of each archive into a
-/// folder keyed by the archive checksum, checks each OpenPGP signature the lock names, and hands on (arch, node path) -> local file.
+/// folder keyed by the archive checksum, checks each OpenPGP signature the lock names, fetches the lock's images for
+/// the site's arches (docs/images.md), and hands on (arch, node path) -> local file and the verified images.
 /// </summary>
 public sealed class FetchStep(FetchSettings? settings = null) : IStep
 {
@@ -17,7 +19,7 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
 
     public StepName Name => StepName.Fetch;
     public string Reads => "site, lock, cache";
-    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/, cache/signatures/";
+    public string Writes => "cache/<algorithm>/<checksum>, cache/unpacked/, cache/signatures/, cache/blobs/";
 
     public async Task RunAsync(BuildContext context, CancellationToken cancellationToken)
     {
@@ -71,10 +73,28 @@ public sealed class FetchStep(FetchSettings? settings = null) : IStep
                     files[(arch, nodePath)] = new FetchedFile(path, artifact.Name);
         }
 
+        var images = await FetchImagesAsync(context, lockFile, cancellationToken).ConfigureAwait(false);
+
         var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
             signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null)).ToList();
-        context.Set(new FetchResult(records, files) { Sources = sources });
+        context.Set(new FetchResult(records, files) { Sources = sources, Images = images });
         context.Reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
+    }
+
+    /// <summary>Every image of the lock, for every arch of the site (SPEC §7 later narrows this to what the site uses).</summary>
+    private async Task<IReadOnlyList<FetchedImage>> FetchImagesAsync(BuildContext context, LockFile lockFile, CancellationToken cancellationToken)
+    {
+        if (lockFile.Images.Count == 0)
+            return [];
+        var arches = context.Site.Arches.ToList();
+        var requests = lockFile.Images.Select(image => new ImageRequest(image, arches)).ToList();
+        using var fetcher = new ImageFetcher(new BlobCache(context.CacheDir), context.Options.Mirrors, context.Options.RegistryMirrors,
+            context.Options.Offline, _settings, context.Reporter);
+        var images = await fetcher.FetchAsync(requests, cancellationToken).ConfigureAwait(false);
+        var blobs = images.SelectMany(i => arches.SelectMany(i.BlobsFor)).DistinctBy(b => b.Digest).ToList();
+        context.Reporter.Info($"fetch: {images.Count} image(s) verified for {string.Join(", ", arches.Select(a => "linux/" + Names.Of(a)))}: " +
+                              $"{blobs.Count} blob(s), {blobs.Sum(b => b.Size) / 1048576.0:0.0} MiB in {Path.Combine(context.CacheDir, "blobs")}");
+        return images;
     }
 
     /// <summary>Unpacks the lock's members once per archive checksum; a warm build only reads the marker.</summary>
