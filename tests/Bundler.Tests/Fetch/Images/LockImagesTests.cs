@@ -19,7 +19,7 @@ public sealed class LockImagesTests
         { $"  - name: pause\n    ref: registry.k8s.io/pause:3.10.2\n    digest: sha256:F548E0E8\n", "lock.yaml:12:13 images[0].digest: 'sha256:F548E0E8' is not a sha256 digest; allowed: sha256: and 64 lower-case hexadecimal digits" },
         { $"  - name: pause\n    ref: pause:3.10.2\n    digest: {Digest}\n", "lock.yaml:11:10 images[0].ref: 'pause:3.10.2' is not an image reference: names no registry host" },
         { $"  - name: pause\n    ref: registry.k8s.io/Pause:3.10.2\n    digest: {Digest}\n", "lock.yaml:11:10 images[0].ref: 'registry.k8s.io/Pause:3.10.2' is not an image reference: 'Pause' is not a repository path" },
-        { $"  - name: pause\n    ref: \"registry.k8s.io/pause:3.10.2\\n\"\n    digest: {Digest}\n", "lock.yaml:11:10 images[0].ref: 'registry.k8s.io/pause:3.10.2\\x0a' is not an image reference: contains whitespace, control or non-ASCII characters" },
+        { $"  - name: pause\n    ref: \"registry.k8s.io/pause:3.10.2\\n\"\n    digest: {Digest}\n", "lock.yaml:11:10 images[0].ref: contains a newline; allowed: one line of printable text" },
         { $"  - name: pause\n    ref: \"registry.k8s.io/pause: 3.10.2\"\n    digest: {Digest}\n", "images[0].ref: 'registry.k8s.io/pause: 3.10.2' is not an image reference: contains whitespace" },
         { $"  - name: pause\n    ref: registry.k8s.io/pause:-3\n    digest: {Digest}\n", "images[0].ref: 'registry.k8s.io/pause:-3' is not an image reference: ':-3' is not a tag" },
         { $"  - name: pause\n    ref: registry.k8s.io/pause:3.10.2@sha256:{new string('0', 64)}\n    digest: {Digest}\n", $"lock.yaml:11:10 images[0].ref: names digest sha256:{new string('0', 64)}, but digest: is {Digest}" },
