@@ -91,6 +91,7 @@ public abstract class ValueEscaper
         '\n' => " (line feed)",
         '\r' => " (carriage return)",
         '\t' => " (tab)",
+        ' ' => " (space)",
         '\0' => " (NUL)",
         '\u0085' => " (next line)",
         '\u2028' => " (line separator)",
