@@ -27,7 +27,7 @@ public static class TemplateCatalog
 
     public const string BootstrapDir = NodePaths.KubernetesDir + "/bootstrap";
     public const string PodRoutes = NodePaths.KubernetesDir + "/pod-routes.conf";
-    public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.hbs";
+    public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.sbn";
 
     private static bool Etcd(SiteSpec s, NodeSpec n) => n.Is(Roles.Etcd);
     private static bool Master(SiteSpec s, NodeSpec n) => n.Is(Roles.Master);
@@ -36,7 +36,7 @@ public static class TemplateCatalog
     private static bool Every(SiteSpec s, NodeSpec n) => true;
 
     private static TemplateSpec Unit(string name, Func<SiteSpec, NodeSpec, bool> when) =>
-        new($"units/{name}.service.hbs", NodePaths.Unit(name), FileKind.Unit, when);
+        new($"units/{name}.service.sbn", NodePaths.Unit(name), FileKind.Unit, when);
 
     private static TemplateSpec Kubeconfig(string file, string identity, bool viaLocalProxy, Func<SiteSpec, NodeSpec, bool> when) =>
         new(KubeconfigTemplate, NodePaths.Kubeconfig(file), FileKind.Kubeconfig, when, NodeFile.Secret)
@@ -56,12 +56,12 @@ public static class TemplateCatalog
         Unit("kube-proxy", Worker),
         Unit("kube-nginx", Every),
 
-        new("kubernetes/encryption-config.yaml.hbs", NodePaths.EncryptionConfig, FileKind.Config, Master, NodeFile.Secret),
-        new("kubernetes/audit-policy.yaml.hbs", NodePaths.AuditPolicy, FileKind.Config, Master),
-        new("kubernetes/kube-scheduler-config.yaml.hbs", NodePaths.SchedulerConfig, FileKind.Config, Master),
-        new("kubernetes/kubelet-config.yaml.hbs", NodePaths.KubeletConfig, FileKind.Config, Worker),
-        new("kubernetes/kube-proxy-config.yaml.hbs", NodePaths.KubeProxyConfig, FileKind.Config, Worker),
-        new("kubernetes/pod-routes.conf.hbs", PodRoutes, FileKind.Config, Every),
+        new("kubernetes/encryption-config.yaml.sbn", NodePaths.EncryptionConfig, FileKind.Config, Master, NodeFile.Secret),
+        new("kubernetes/audit-policy.yaml.sbn", NodePaths.AuditPolicy, FileKind.Config, Master),
+        new("kubernetes/kube-scheduler-config.yaml.sbn", NodePaths.SchedulerConfig, FileKind.Config, Master),
+        new("kubernetes/kubelet-config.yaml.sbn", NodePaths.KubeletConfig, FileKind.Config, Worker),
+        new("kubernetes/kube-proxy-config.yaml.sbn", NodePaths.KubeProxyConfig, FileKind.Config, Worker),
+        new("kubernetes/pod-routes.conf.sbn", PodRoutes, FileKind.Config, Every),
 
         Kubeconfig("admin", "admin", viaLocalProxy: false, Master),
         Kubeconfig("super-admin", "super-admin", viaLocalProxy: false, FirstMaster),
@@ -70,16 +70,16 @@ public static class TemplateCatalog
         Kubeconfig("kubelet", "kubelet", viaLocalProxy: true, Worker),
         Kubeconfig("kube-proxy", "kube-proxy", viaLocalProxy: true, Worker),
 
-        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, FirstMaster),
-        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, FirstMaster),
+        new("kubernetes/bootstrap/cluster-admins.yaml.sbn", BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, FirstMaster),
+        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.sbn", BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, FirstMaster),
 
-        new("containerd/config.toml.hbs", NodePaths.ContainerdConfig, FileKind.Config, Worker),
-        new("containerd/crictl.yaml.hbs", NodePaths.CrictlConfig, FileKind.Config, Worker),
-        new("cni/10-kbundle.conflist.hbs", NodePaths.CniConfDir + "/10-kbundle.conflist", FileKind.Config, Worker),
-        new("cni/99-loopback.conf.hbs", NodePaths.CniConfDir + "/99-loopback.conf", FileKind.Config, Worker),
-        new("nginx/nginx.conf.hbs", NodePaths.NginxConf, FileKind.Config, Every),
-        new("system/sysctl.conf.hbs", NodePaths.Sysctl, FileKind.Config, Every),
-        new("system/modules-load.conf.hbs", NodePaths.ModulesLoad, FileKind.Config, Every),
+        new("containerd/config.toml.sbn", NodePaths.ContainerdConfig, FileKind.Config, Worker),
+        new("containerd/crictl.yaml.sbn", NodePaths.CrictlConfig, FileKind.Config, Worker),
+        new("cni/10-kbundle.conflist.sbn", NodePaths.CniConfDir + "/10-kbundle.conflist", FileKind.Config, Worker),
+        new("cni/99-loopback.conf.sbn", NodePaths.CniConfDir + "/99-loopback.conf", FileKind.Config, Worker),
+        new("nginx/nginx.conf.sbn", NodePaths.NginxConf, FileKind.Config, Every),
+        new("system/sysctl.conf.sbn", NodePaths.Sysctl, FileKind.Config, Every),
+        new("system/modules-load.conf.sbn", NodePaths.ModulesLoad, FileKind.Config, Every),
     ];
 
     /// <summary>The rows a node receives, in table order.</summary>
