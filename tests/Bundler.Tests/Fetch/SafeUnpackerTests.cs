@@ -103,4 +103,23 @@ public sealed class SafeUnpackerTests : IDisposable
 
         Assert.Equal("tool", File.ReadAllText(Path.Combine(destination, "bin", "alias")));
     }
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Given_a_symlink_chain_that_leaves_only_once_resolved_When_unpacking_Then_it_is_refused_and_nothing_lands_outside(bool everything)
+    {
+        // Each link looks inside on its own; resolved against what is already unpacked, a/b is the destination's parent.
+        var archive = Archive(
+            Tool(),
+            new PaxTarEntry(TarEntryType.SymbolicLink, "a") { LinkName = "." },
+            new PaxTarEntry(TarEntryType.SymbolicLink, "a/b") { LinkName = ".." },
+            new PaxTarEntry(TarEntryType.SymbolicLink, "a/b/c") { LinkName = ".." },
+            new PaxTarEntry(TarEntryType.RegularFile, "a/b/c/x") { DataStream = new MemoryStream([1]) });
+        var destination = Path.Combine(_world.Root, "out", "deep", "er");
+
+        var error = Assert.Throws<IntegrityException>(() => SafeUnpacker.Extract(archive, "evil.tar.gz", destination, everything ? null : ["bin/tool"]));
+
+        Assert.StartsWith("evil.tar.gz: entry 'a/b' is a link pointing outside the archive (..)", error.Message);
+        Assert.False(File.Exists(Path.Combine(_world.Root, "out", "x")));
+    }
 }
