@@ -9,7 +9,7 @@ namespace Bundler.Render;
 /// <summary>
 /// The templates of one build: the shipped bundle-templates/ folder, with every file of a <c>--templates</c> overlay
 /// folder replacing the shipped file of the same relative path. Nothing else changes. Templates are Scriban files
-/// (<c>*.sbn</c>); other files in bundle-templates/ (the installer) are not templates and cannot be replaced.
+/// (<c>*.sbn</c>); the other files in bundle-templates/ (the installer) are not templates, but an overlay may replace them too.
 /// </summary>
 public sealed class TemplateSet
 {
@@ -39,7 +39,8 @@ public sealed class TemplateSet
             return new TemplateSet(shippedDir, null);
         if (!Directory.Exists(overlayDir))
             throw new UserInputException($"--templates {overlayDir}: folder not found");
-        var shipped = Templates(shippedDir).ToHashSet(StringComparer.Ordinal);
+        // Any shipped file may be replaced: the Scriban templates, and the installer's shell (read by the package step).
+        var shipped = RelativeFiles(shippedDir).ToHashSet(StringComparer.Ordinal);
         var unknown = RelativeFiles(overlayDir).Where(f => !shipped.Contains(f)).ToList();
         if (unknown.Count > 0)
         {

@@ -86,16 +86,18 @@ public sealed class OverlayTests(RenderFixture fixture)
     }
 
     [Fact]
-    public void GivenAnOverlayOfTheInstaller_WhenOpened_ThenItIsRefusedBecauseTheInstallerIsNotATemplate()
+    public void GivenAnOverlayOfTheInstaller_WhenOpened_ThenItIsAcceptedAndTheBundleHeaderCarriesIt()
     {
         var overlay = Directory.CreateTempSubdirectory("kbundle-overlay-").FullName;
         try
         {
             Directory.CreateDirectory(Path.Combine(overlay, "installer"));
-            File.WriteAllText(Path.Combine(overlay, "installer", "installer.sh"), "#!/bin/sh\n");
-            var e = Assert.Throws<UserInputException>(() => TemplateSet.Open(RenderFixture.ShippedTemplates, overlay));
-            Assert.Contains("installer/installer.sh replaces no shipped template", e.Message, StringComparison.Ordinal);
-            Assert.DoesNotContain("installer.sh,", e.Message.Split("allowed names")[1], StringComparison.Ordinal);
+            File.WriteAllText(Path.Combine(overlay, "installer", "installer.sh"), "#!/bin/bash\necho site-specific installer\n");
+
+            var set = TemplateSet.Open(RenderFixture.ShippedTemplates, overlay);
+
+            Assert.Equal(Path.Combine(overlay, "installer", "installer.sh"), set.PathOf("installer/installer.sh"));
+            Assert.Contains("site-specific installer", Bundler.Packaging.BundleHeader.LoadTemplate(overlay), StringComparison.Ordinal);
         }
         finally
         {

@@ -65,11 +65,10 @@ public sealed class RenderCommandLineTests : IDisposable
             $"    url: https://example.invalid/nginx-9.9.9.tar.gz\n    sha256: {FetchWorld.Sha256(source)}\n");
         var site = _world.WriteSite();
 
-        var cc = ProcessRunner.Find("cc") ?? ProcessRunner.Find("gcc");
-        Assert.NotNull(cc);
-        var compiler = (await ProcessRunner.RunAsync(cc, ["--version"])).StandardOutput.Split('\n')[0].Trim();
+        var machine = NginxBuilder.MachineArch!.Value;
+        var toolchain = await NginxToolchain.FindAsync(machine, machine, ProcessRunner.Find);
         var artifact = LockFile.Load(lockPath).Artifacts.Single(a => a.Name == "nginx");
-        var cached = Path.Combine(_world.CacheDir, "nginx", NginxBuilder.CacheKey(artifact, compiler, NginxBuilder.MachineArch!.Value), NginxBuilder.BinaryName);
+        var cached = Path.Combine(_world.CacheDir, "nginx", NginxBuilder.CacheKey(artifact, toolchain), NginxBuilder.BinaryName);
         Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
         await File.WriteAllTextAsync(cached, "#!/bin/sh\n");
 
