@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace Bundler;
 
@@ -67,12 +68,13 @@ public static class ProcessRunner
     }
 }
 
-/// <summary>A started program: wait for it (its output comes whole at the end) or kill it with everything it started.</summary>
+/// <summary>A started program: wait for it, read what it printed so far (a server's log), or kill it with everything it started.</summary>
 public sealed class RunningProcess : IDisposable
 {
     private readonly Process _process;
-    private readonly Task<string> _stdout;
-    private readonly Task<string> _stderr;
+    private readonly StringBuilder _stdout = new();
+    private readonly StringBuilder _stderr = new();
+    private readonly Task _pumps;
 
     internal RunningProcess(ProcessStartInfo start)
     {
@@ -80,13 +82,23 @@ public sealed class RunningProcess : IDisposable
         _process = new Process { StartInfo = start };
         _process.Start();
         _process.StandardInput.Close();
-        _stdout = _process.StandardOutput.ReadToEndAsync();
-        _stderr = _process.StandardError.ReadToEndAsync();
+        _pumps = Task.WhenAll(PumpAsync(_process.StandardOutput, _stdout), PumpAsync(_process.StandardError, _stderr));
     }
 
     public string Command { get; }
 
     public bool HasExited => _process.HasExited;
+
+    /// <summary>Everything it printed until now, standard output then standard error.</summary>
+    public string OutputSoFar
+    {
+        get
+        {
+            lock (_stdout)
+                lock (_stderr)
+                    return _stdout.ToString() + _stderr;
+        }
+    }
 
     /// <summary>SIGKILL to the program and every process it started: no cleanup runs in them.</summary>
     public void Kill()
@@ -113,7 +125,10 @@ public sealed class RunningProcess : IDisposable
             Kill();
             throw;
         }
-        return new ProcessResult(Command, _process.ExitCode, await _stdout.ConfigureAwait(false), await _stderr.ConfigureAwait(false));
+        await _pumps.ConfigureAwait(false);
+        lock (_stdout)
+            lock (_stderr)
+                return new ProcessResult(Command, _process.ExitCode, _stdout.ToString(), _stderr.ToString());
     }
 
     public void Dispose()
@@ -121,5 +136,16 @@ public sealed class RunningProcess : IDisposable
         if (!_process.HasExited)
             Kill();
         _process.Dispose();
+    }
+
+    private static async Task PumpAsync(StreamReader reader, StringBuilder into)
+    {
+        var buffer = new char[8192];
+        int read;
+        while ((read = await reader.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+        {
+            lock (into)
+                into.Append(buffer, 0, read);
+        }
     }
 }

@@ -79,7 +79,7 @@ public static class PackagingBenchmark
             files.Select((f, i) => NodeFile.Binary(NodePaths.Bin(FormattableString.Invariant($"f{i:D4}-{Path.GetFileName(f)}")), f, "bench"))
                 .Concat(pki.Material.PkiFilesFor(n)).ToList(), ComponentTable.UnitsFor(n.Roles))).ToList();
         var fetched = new FetchResult([], new Dictionary<(Arch, string), FetchedFile>());
-        var nginx = new NginxResult(new Dictionary<Arch, string>(), new NginxProvenance("0", "", [], "", ""));
+        var nginx = new NginxResult(new Dictionary<Arch, NginxBuild>());
         var times = new List<double>();
         for (var run = 0; run < runs; run++)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Bundler.Fetch;
 using Bundler.Pipeline;
 using Spectre.Console;
 
@@ -14,6 +15,12 @@ public static class BuildCommand
     {
         Description = "Fetch artifacts from this base URL or local folder first (may be repeated)",
         HelpName = "URL|DIR",
+        AllowMultipleArgumentsPerToken = false,
+    };
+    private static readonly Option<string[]> RegistryMirrorOption = new("--registry-mirror")
+    {
+        Description = "Pull images of REGISTRY from this mirror first, e.g. registry.k8s.io=https://mirror.example.org (may be repeated)",
+        HelpName = "REGISTRY=URL",
         AllowMultipleArgumentsPerToken = false,
     };
     private static readonly Option<string?> CacheOption = new("--cache") { Description = "Download cache [default: ~/.cache/kbundle]", HelpName = "DIR" };
@@ -34,7 +41,7 @@ public static class BuildCommand
     {
         var command = new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign")
         {
-            SiteArgument, PinsOption, MirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
+            SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
             TemplatesOption, RenewOption, JsonOption,
         };
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
@@ -49,6 +56,7 @@ public static class BuildCommand
             SitePath = parse.GetValue(SiteArgument)!,
             PinsFile = parse.GetValue(PinsOption),
             Mirrors = parse.GetValue(MirrorOption) ?? [],
+            RegistryMirrors = (parse.GetValue(RegistryMirrorOption) ?? []).Select(Fetch.Images.RegistryMirror.Parse).ToList(),
             CacheDir = parse.GetValue(CacheOption),
             StateDir = parse.GetValue(StateOption),
             OutDir = parse.GetValue(OutOption),

@@ -34,13 +34,28 @@ public sealed record LockArtifact(
 
     /// <summary>Every node path this artifact provides.</summary>
     public IEnumerable<string> NodePaths => Install is null ? Files.Values : [Install];
+
+    /// <summary>The upstream OpenPGP detached signature, verified on fetch besides the checksum (SPEC §5); null when the lock names none.</summary>
+    public LockSignature? Signature { get; init; }
+}
+
+/// <summary>
+/// <c>signature: { url: …, keys: [FINGERPRINT, …] }</c>: where the detached signature is, and the primary keys allowed
+/// to have made it (or one of their signing subkeys). Each key is the file <c>keys/&lt;FINGERPRINT&gt;.asc</c> beside the lock.
+/// </summary>
+public sealed record LockSignature(string Url, IReadOnlyList<string> Keys, string KeysDir)
+{
+    /// <summary>The name the signature has at its URL: mirrors (URL or folder) are looked up by it, like artifacts.</summary>
+    public string FileName => Path.GetFileName(Uri.UnescapeDataString(new Uri(Url).AbsolutePath));
+
+    public string KeyFile(string fingerprint) => Path.Combine(KeysDir, fingerprint + ".asc");
 }
 
 /// <summary>A validated lock file: the Kubernetes version it pins and its artifacts.</summary>
 public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyList<LockArtifact> Artifacts)
 {
-    private static readonly string[] TopKeys = ["kubernetes", "artifacts"];
-    private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind"];
+    private static readonly string[] TopKeys = ["kubernetes", "artifacts", "images"];
+    private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind", "signature"];
     private static readonly string[] Arches = ["amd64", "arm64", "any"];
 
     // Every lock value has a grammar (issue 12 #4): versions, names and paths end up in unit files, manifests and
@@ -107,6 +122,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         var artifacts = new List<LockArtifact>();
         var list = f.Sequence("artifacts", required: true);
         var seen = new Dictionary<(string, string), Location>();
+        var keys = new SignatureKeys(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", "keys"));
         for (var i = 0; list is not null && i < list.Children.Count; i++)
         {
             var field = $"artifacts[{i}]";
@@ -115,9 +131,12 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
                 bag.Error(YamlFields.At(list.Children[i]), field, "must be a mapping (name:, version:, arch:, url:, sha256: or sha512:, ...)");
                 continue;
             }
-            var artifact = ReadArtifact(new YamlFields(node, bag, field, ArtifactKeys), bag, field);
+            var fields = new YamlFields(node, bag, field, ArtifactKeys);
+            var artifact = ReadArtifact(fields, bag, field);
+            var signature = ReadSignature(fields, bag, keys);
             if (artifact is null)
                 continue;
+            artifact = artifact with { Signature = signature };
             if (seen.TryGetValue((artifact.Name, artifact.Arch), out var first))
                 bag.Error(artifact.At, $"{field}.name", $"'{artifact.Name}' for {artifact.Arch} is already pinned at line {first.Line}",
                     "allowed: one entry per name and arch");
@@ -126,8 +145,9 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             artifacts.Add(artifact);
         }
         CheckOneSourcePerNodePath(artifacts, bag);
+        var images = ReadImages(f, bag);
         bag.ThrowIfErrors();
-        return new LockFile(path, kubernetes, artifacts);
+        return new LockFile(path, kubernetes, artifacts) { Images = images };
     }
 
     private static LockArtifact? ReadArtifact(YamlFields f, DiagnosticBag bag, string field)
@@ -197,6 +217,86 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         if (bag.Errors.Count() > errorsBefore)
             return null;
         return new LockArtifact(name, version, arch, url, algorithm!, checksum!, files, install, kind, f.Location);
+    }
+
+    [GeneratedRegex("^[0-9A-F]{40}$")]
+    private static partial Regex Fingerprint();
+
+    /// <summary>
+    /// <c>signature:</c> of one artifact: an http(s) URL and at least one key, each a v4 fingerprint (40 upper-case hex
+    /// digits) whose file <c>keys/&lt;FINGERPRINT&gt;.asc</c> exists beside the lock and holds exactly that key.
+    /// </summary>
+    private static LockSignature? ReadSignature(YamlFields artifact, DiagnosticBag bag, SignatureKeys keys)
+    {
+        if (artifact.Get("signature") is null)
+            return null;
+        var map = artifact.Mapping("signature");
+        if (map is null)
+        {
+            bag.Error(artifact.AtValue("signature"), artifact.Field("signature"), "is empty", "allowed: { url: https://…/file.asc, keys: [FINGERPRINT] }");
+            return null;
+        }
+        var errorsBefore = bag.Errors.Count();
+        var f = new YamlFields(map, bag, artifact.Field("signature"), ["url", "keys"]);
+        var url = f.Scalar("url", required: true) ?? "";
+        if (url.Length > 0 && (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || uri.AbsolutePath.EndsWith('/')))
+            bag.Error(f.AtValue("url"), f.Field("url"), $"'{url}' is not an http(s) URL of a file", "allowed: https://host/path/file.asc");
+
+        var fingerprints = new List<string>();
+        var list = f.Sequence("keys", required: true);
+        if (list is not null && list.Children.Count == 0)
+            bag.Error(f.AtValue("keys"), f.Field("keys"), "lists no key", "allowed: one or more fingerprints whose keys/<FINGERPRINT>.asc sits beside the lock");
+        for (var i = 0; list is not null && i < list.Children.Count; i++)
+        {
+            var node = list.Children[i];
+            var field = f.Field($"keys[{i}]");
+            var text = (node as YamlScalarNode)?.Value ?? "";
+            if (!Fingerprint().IsMatch(text))
+            {
+                var hint = Fingerprint().IsMatch(text.ToUpperInvariant()) ? $"write it in upper case: {text.ToUpperInvariant()}"
+                    : "allowed: the primary key's fingerprint, 40 upper-case hex digits without spaces (gpg --with-colons --fingerprint)";
+                bag.Error(YamlFields.At(node), field, $"'{text}' is not an OpenPGP fingerprint", hint);
+            }
+            else if (fingerprints.Contains(text))
+                bag.Error(YamlFields.At(node), field, $"{text} is listed twice");
+            else if (keys.Problem(text) is { } problem)
+                bag.Error(YamlFields.At(node), field, problem, $"allowed: keys/<FINGERPRINT>.asc beside the lock holding that public key (gpg --export --armor FINGERPRINT); docs/pins.md");
+            else
+                fingerprints.Add(text);
+        }
+        return bag.Errors.Count() > errorsBefore ? null : new LockSignature(url, fingerprints, keys.Dir);
+    }
+
+    /// <summary>The lock's keys/ folder; each key file is read once per lock however many artifacts name it.</summary>
+    private sealed class SignatureKeys(string dir)
+    {
+        private readonly Dictionary<string, string?> _problems = new(StringComparer.Ordinal);
+
+        public string Dir => dir;
+
+        public string? Problem(string fingerprint)
+        {
+            if (_problems.TryGetValue(fingerprint, out var known))
+                return known;
+            var file = System.IO.Path.Combine(dir, fingerprint + ".asc");
+            string? problem = null;
+            if (!File.Exists(file))
+                problem = $"no key file {file}";
+            else
+            {
+                try
+                {
+                    var key = Fetch.OpenPgpKeyFile.Load(file);
+                    if (key.Fingerprint != fingerprint)
+                        problem = $"{file} holds key {key.Fingerprint}, not the key its name says";
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+                {
+                    problem = $"{file}: {e.Message}";
+                }
+            }
+            return _problems[fingerprint] = problem;
+        }
     }
 
     /// <summary>Two artifacts installing the same node path for one arch would make the bundle depend on lock order.</summary>

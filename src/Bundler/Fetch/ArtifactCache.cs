@@ -27,6 +27,17 @@ public sealed class ArtifactCache
     /// <summary>Unpacked members of a verified archive, keyed by its checksum so a warm build unpacks nothing.</summary>
     public string UnpackDir(LockArtifact artifact) => Path.Combine(Root, "unpacked", $"{artifact.Algorithm}-{artifact.Checksum}");
 
+    /// <summary>
+    /// The artifact's detached signature, kept once it verified. Keyed by the artifact's checksum and the signature URL:
+    /// a signature is not content-addressed (nothing pins its bytes), so it is re-verified on every build instead.
+    /// </summary>
+    public string SignaturePath(LockArtifact artifact)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        var url = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(artifact.Signature?.Url ?? "")));
+        return Path.Combine(Root, "signatures", $"{artifact.Algorithm}-{artifact.Checksum}-{url[..16]}.asc");
+    }
+
     /// <summary>Moves a verified file into the cache (same file system: an atomic rename).</summary>
     public string Admit(string verifiedFile, LockArtifact artifact)
     {
@@ -41,6 +52,16 @@ public sealed class ArtifactCache
     {
         Directory.CreateDirectory(QuarantineDir);
         var target = Path.Combine(QuarantineDir, $"{artifact.FileName}.{artifact.Algorithm}-{actual[..16]}.{DateTime.UtcNow:yyyyMMddHHmmssfff}");
+        File.Move(file, target, overwrite: true);
+        return target;
+    }
+
+    /// <summary>Moves a signature that did not verify out of the way, keeping it for inspection.</summary>
+    public string QuarantineSignature(string file, LockArtifact artifact)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        Directory.CreateDirectory(QuarantineDir);
+        var target = Path.Combine(QuarantineDir, $"{artifact.Signature?.FileName ?? artifact.FileName + ".asc"}.{artifact.Algorithm}-{artifact.Checksum[..16]}.{DateTime.UtcNow:yyyyMMddHHmmssfff}");
         File.Move(file, target, overwrite: true);
         return target;
     }

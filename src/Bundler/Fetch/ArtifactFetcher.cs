@@ -43,20 +43,29 @@ public sealed class ArtifactFetcher : IDisposable
         _downloader = new Lazy<Downloader>(() => new Downloader(settings, message => reporter.Info(message)));
     }
 
-    /// <summary>Offline: names every artifact neither the cache nor a mirror folder holds, before any work.</summary>
+    /// <summary>Offline: names every artifact (and signature) neither the cache nor a mirror folder holds, before any work.</summary>
     public void CheckOfflineAvailability(IEnumerable<LockArtifact> artifacts)
     {
         if (!_offline)
             return;
-        var missing = artifacts.Where(a => !File.Exists(_cache.EntryPath(a)) && !_mirrorDirs.Any(d => File.Exists(Path.Combine(d, a.FileName)))).ToList();
-        if (missing.Count == 0)
+        var list = artifacts.ToList();
+        var missing = list.Where(a => !File.Exists(_cache.EntryPath(a)) && !InMirrorFolder(a.FileName))
+            .Select(a => $"  {Label(a)}: {a.FileName} ({a.Url})").ToList();
+        var unsigned = list.Where(a => a.Signature is { } s && !File.Exists(_cache.SignaturePath(a)) && !InMirrorFolder(s.FileName))
+            .Select(a => $"  {Label(a)} signature: {a.Signature!.FileName} ({a.Signature.Url})").ToList();
+        if (missing.Count + unsigned.Count == 0)
             return;
         var where = _mirrorDirs.Count == 0 ? $"the cache {_cache.Root}" : $"the cache {_cache.Root} or the mirror folder(s) {string.Join(", ", _mirrorDirs)}";
+        var what = unsigned.Count == 0 ? $"{missing.Count} artifact(s)" : $"{missing.Count} artifact(s) and {unsigned.Count} signature(s)";
         throw new UserInputException(
-            $"--offline: {missing.Count} artifact(s) are not in {where}:{Environment.NewLine}" +
-            string.Join(Environment.NewLine, missing.Select(a => $"  {a.Name} {a.Version} {a.Arch}: {a.FileName} ({a.Url})")) + Environment.NewLine +
-            "carry them in with --mirror DIR, or run once without --offline");
+            $"--offline: {what} are not in {where}:{Environment.NewLine}" +
+            string.Join(Environment.NewLine, missing.Concat(unsigned)) + Environment.NewLine +
+            "carry them in with --mirror DIR (same file names), or run once without --offline");
     }
+
+    private bool InMirrorFolder(string fileName) => _mirrorDirs.Any(d => File.Exists(Path.Combine(d, fileName)));
+
+    private static string Label(LockArtifact artifact) => $"{artifact.Name} {artifact.Version} {artifact.Arch}";
 
     /// <summary>Returns the path of the verified cache entry for <paramref name="artifact"/>.</summary>
     public async Task<string> FetchAsync(LockArtifact artifact, CancellationToken cancellationToken)
@@ -135,6 +144,128 @@ public sealed class ArtifactFetcher : IDisposable
             throw Mismatch(artifact, source, actual, _cache.Quarantine(temp, artifact, actual));
         progress.Complete($"verified {artifact.Algorithm}");
         return _cache.Admit(temp, artifact);
+    }
+
+    /// <summary>
+    /// Checks the artifact's OpenPGP detached signature over its verified cache entry and returns the signer. The
+    /// signature comes, in order, from the cache (re-verified on every build), <c>--mirror DIR</c> folders and
+    /// <c>--mirror URL</c> base URLs (by its file name, like artifacts), then its own URL. One that does not verify
+    /// fails the build (<see cref="IntegrityException"/>) and is quarantined, never cached.
+    /// </summary>
+    public async Task<OpenPgpSigner> VerifySignatureAsync(LockArtifact artifact, string entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(artifact);
+        var signature = artifact.Signature ?? throw new ArgumentException($"{Label(artifact)} names no signature", nameof(artifact));
+        var keys = LoadKeys(artifact, signature);
+        var cached = _cache.SignaturePath(artifact);
+        IntegrityException? cachedFailure = null;
+        if (File.Exists(cached))
+        {
+            try
+            {
+                return await CheckSignatureAsync(artifact, entry, cached, keys, $"the cache ({cached})", cancellationToken).ConfigureAwait(false);
+            }
+            catch (IntegrityException e)
+            {
+                // It verified when it was cached: the lock's keys changed since, or the file did. Fetched again unless offline.
+                var moved = _cache.QuarantineSignature(cached, artifact);
+                _reporter.Warning($"{Label(artifact)}: the cached signature no longer verifies; moved to {moved}");
+                cachedFailure = e;
+            }
+        }
+
+        foreach (var dir in _mirrorDirs)
+        {
+            var candidate = Path.Combine(dir, signature.FileName);
+            if (!File.Exists(candidate))
+                continue;
+            var copy = _cache.NewTempPath(signature.FileName);
+            File.Copy(candidate, copy);
+            return await AdmitSignatureAsync(artifact, entry, copy, keys, candidate, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (_offline)
+            throw cachedFailure ?? (Exception)new UserInputException(
+                $"--offline: the signature of {Label(artifact)} ({signature.FileName}) is neither in the cache {_cache.Root} nor in a mirror folder");
+
+        var failures = new List<string>();
+        foreach (var url in _mirrorUrls.Select(m => new Uri(m, Uri.EscapeDataString(signature.FileName))).Append(new Uri(signature.Url)))
+        {
+            var temp = _cache.NewTempPath(signature.FileName);
+            try
+            {
+                using (var progress = _reporter.Begin($"{Label(artifact)} signature"))
+                {
+                    await _downloader.Value.DownloadAsync(url, temp, "sha256", progress, cancellationToken).ConfigureAwait(false);
+                    progress.Complete();
+                }
+                return await AdmitSignatureAsync(artifact, entry, temp, keys, url.ToString(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpStatusException or HttpRequestException or IOException or TimeoutException)
+            {
+                failures.Add($"  {url}: {e.Message}");
+                _reporter.Warning($"{Label(artifact)} signature: {url} failed: {e.Message}");
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+        }
+        throw new FetchException($"{Label(artifact)}: could not download its signature from any source (after {_settings.Retries} retries each):{Environment.NewLine}" +
+                                 string.Join(Environment.NewLine, failures));
+    }
+
+    /// <summary>The lock's key files (validated when the lock was loaded; read again here, where they are used).</summary>
+    private static List<OpenPgpKeyFile> LoadKeys(LockArtifact artifact, LockSignature signature) =>
+        signature.Keys.Select(fingerprint =>
+        {
+            var path = signature.KeyFile(fingerprint);
+            try
+            {
+                var key = OpenPgpKeyFile.Load(path);
+                return key.Fingerprint == fingerprint ? key
+                    : throw new UserInputException($"{Label(artifact)}: {path} holds key {key.Fingerprint}, not the key its name says");
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                throw new UserInputException($"{Label(artifact)}: key file {path}: {e.Message}");
+            }
+        }).ToList();
+
+    /// <summary>Verifies a signature fetched into the cache's partial folder, then keeps it (or quarantines it).</summary>
+    private async Task<OpenPgpSigner> AdmitSignatureAsync(LockArtifact artifact, string entry, string temp, List<OpenPgpKeyFile> keys, string source, CancellationToken cancellationToken)
+    {
+        OpenPgpSigner signer;
+        try
+        {
+            signer = await CheckSignatureAsync(artifact, entry, temp, keys, source, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IntegrityException e)
+        {
+            var moved = _cache.QuarantineSignature(temp, artifact);
+            throw new IntegrityException($"{e.Message}{Environment.NewLine}  the signature was moved to {moved}; nothing was added to the cache");
+        }
+        var cached = _cache.SignaturePath(artifact);
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        File.Move(temp, cached, overwrite: true);
+        return signer;
+    }
+
+    private static async Task<OpenPgpSigner> CheckSignatureAsync(LockArtifact artifact, string entry, string signatureFile, List<OpenPgpKeyFile> keys, string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var length = new FileInfo(signatureFile).Length;
+            if (length > OpenPgp.MaxSignatureBytes)
+                throw new OpenPgpSignatureException($"{length} bytes is too large for a detached signature");
+            var bytes = await File.ReadAllBytesAsync(signatureFile, cancellationToken).ConfigureAwait(false);
+            return await OpenPgp.VerifyAsync(entry, bytes, keys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OpenPgpSignatureException e)
+        {
+            throw new IntegrityException($"{Label(artifact)}: the OpenPGP signature {artifact.Signature!.Url} does not verify (read from {source}):{Environment.NewLine}" +
+                                         $"  {e.Message}");
+        }
     }
 
     private static IntegrityException Mismatch(LockArtifact artifact, string source, string actual, string quarantined) =>

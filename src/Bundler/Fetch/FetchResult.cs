@@ -1,9 +1,13 @@
 using Bundler.Configuration;
+using Bundler.Fetch.Images;
 
 namespace Bundler.Fetch;
 
-/// <summary>An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum).</summary>
-public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum);
+/// <summary>
+/// An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum), and the fingerprint
+/// of the lock key whose OpenPGP signature verified it (null when the lock names no signature).
+/// </summary>
+public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null);
 
 /// <summary>
 /// What the fetch step hands on: every verified artifact, and for each (arch, node path) the local,
@@ -20,6 +24,12 @@ public sealed record FetchResult(
 
     /// <summary>Verified source archives (lock <c>kind: source</c>) by artifact name, for the steps that build them.</summary>
     public IReadOnlyDictionary<string, FetchedSource> Sources { get; init; } = new Dictionary<string, FetchedSource>();
+
+    /// <summary>Verified images (lock <c>images:</c>), in lock order, with the blobs of the site's arches in the cache.</summary>
+    public IReadOnlyList<FetchedImage> Images { get; init; } = [];
+
+    public FetchedImage ImageFor(string name) =>
+        Images.FirstOrDefault(i => i.Pin.Name == name) ?? throw new UserInputException($"the lock pins no image named '{name}'");
 }
 
 /// <summary>A verified source archive in the cache and the lock entry it satisfies.</summary>

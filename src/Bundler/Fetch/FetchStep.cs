@@ -1,13 +1,16 @@
 using System.Collections.Concurrent;
 using Bundler.Configuration;
+using Bundler.Fetch.Images;
 using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
 
-// Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/ (--cache).
+// Writes: cache/<algorithm>/<checksum>, cache/unpacked/<algorithm>-<checksum>/, cache/signatures/, cache/blobs/sha256/<hex> (--cache).
 /// <summary>
-/// Fetches every artifact the site needs (verified, cached; <c>--mirror</c>, <c>--offline</c>), unpacks the named
-/// members of each archive into a folder keyed by the archive checksum, and hands on (arch, node path) -> local file.
+/// Fetches every artifact the site needs (verified, cached; <c>--mirror</c>, <c>--registry-mirror</c>, <c>--offline</c>),
+/// unpacks the named members of each archive into a folder keyed by the archive checksum, checks each OpenPGP
+/// signature the lock names (keys/ beside it), fetches the lock's images for the site's arches (docs/images.md), and
+/// hands on (arch, node path) -> local file and the verified images.
 /// </summary>
 public sealed class FetchStep(FetchSettings? settings = null)
 {
@@ -31,6 +34,19 @@ public sealed class FetchStep(FetchSettings? settings = null)
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
             async (artifact, ct) => entries[(artifact.Algorithm, artifact.Checksum)] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
 
+        // Every build, also from a warm cache: nothing pins a signature's bytes, and checking one costs one hash of the file.
+        var signers = new ConcurrentDictionary<(string, string), OpenPgpSigner>();
+        await Parallel.ForEachAsync(artifacts.Where(a => a.Signature is not null),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
+            async (artifact, ct) => signers[(artifact.Name, artifact.Arch)] =
+                await fetcher.VerifySignatureAsync(artifact, entries[(artifact.Algorithm, artifact.Checksum)], ct).ConfigureAwait(false)).ConfigureAwait(false);
+        foreach (var artifact in artifacts.Where(a => a.Signature is not null))
+        {
+            var signer = signers[(artifact.Name, artifact.Arch)];
+            var by = signer.SigningKey == signer.Fingerprint ? signer.Fingerprint : $"{signer.Fingerprint} (subkey {signer.SigningKey})";
+            reporter.Info($"{artifact.Name} {artifact.Version} {artifact.Arch}: good OpenPGP signature by {by}, made {signer.SignedAt:yyyy-MM-dd}");
+        }
+
         var files = new Dictionary<(Arch, string), FetchedFile>();
         var sources = new Dictionary<string, FetchedSource>(StringComparer.Ordinal);
         foreach (var artifact in artifacts)
@@ -49,9 +65,28 @@ public sealed class FetchStep(FetchSettings? settings = null)
                     files[(arch, nodePath)] = new FetchedFile(path, artifact.Name);
         }
 
-        var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum)).ToList();
+        var images = await FetchImagesAsync(inputs, reporter, cancellationToken).ConfigureAwait(false);
+
+        var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
+            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null)).ToList();
         reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
-        return new FetchResult(records, files) { Sources = sources };
+        return new FetchResult(records, files) { Sources = sources, Images = images };
+    }
+
+    /// <summary>Every image of the lock, for every arch of the site (SPEC §7 later narrows this to what the site uses).</summary>
+    private async Task<IReadOnlyList<FetchedImage>> FetchImagesAsync(BuildInputs inputs, IBuildReporter reporter, CancellationToken cancellationToken)
+    {
+        if (inputs.Lock.Images.Count == 0)
+            return [];
+        var arches = inputs.Site.Arches.ToList();
+        var requests = inputs.Lock.Images.Select(image => new ImageRequest(image, arches)).ToList();
+        using var fetcher = new ImageFetcher(new BlobCache(inputs.CacheDir), inputs.Options.Mirrors, inputs.Options.RegistryMirrors,
+            inputs.Options.Offline, _settings, reporter);
+        var images = await fetcher.FetchAsync(requests, cancellationToken).ConfigureAwait(false);
+        var blobs = images.SelectMany(i => arches.SelectMany(i.BlobsFor)).DistinctBy(b => b.Digest).ToList();
+        reporter.Info($"fetch: {images.Count} image(s) verified for {string.Join(", ", arches.Select(a => "linux/" + Names.Of(a)))}: " +
+                      $"{blobs.Count} blob(s), {blobs.Sum(b => b.Size) / 1048576.0:0.0} MiB in {Path.Combine(inputs.CacheDir, "blobs")}");
+        return images;
     }
 
     /// <summary>Unpacks the lock's members once per archive checksum; a warm build only reads the marker.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Bundler.Configuration;
@@ -9,10 +8,11 @@ using Bundler.Pipeline;
 namespace Bundler.Nginx;
 
 /// <summary>
-/// Builds kube-nginx from a verified source archive: TCP proxy only (<c>--with-stream --without-http</c>, as the
-/// seed tutorial does), linked statically so it runs on any target distro. The result is cached under a key
-/// made of the source checksum, the configure arguments, the compiler version and the arch: the same key
-/// never compiles twice.
+/// Builds kube-nginx from a verified source archive for every arch a site has: TCP proxy only
+/// (<c>--with-stream --without-http</c>, as the seed tutorial does), linked statically so it runs on any target
+/// distro. The build machine's own arch is compiled with its cc; any other is cross-compiled
+/// (<see cref="NginxToolchain"/>). Each result is cached under a key made of the source checksum, the configure
+/// arguments and everything about the toolchain: the same key never compiles twice.
 /// </summary>
 public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func<string, string?>? findTool = null)
 {
@@ -36,60 +36,60 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func
 
     public sealed record Outcome(string Binary, NginxProvenance Provenance, bool CacheHit);
 
-    public static Arch? MachineArch => RuntimeInformation.OSArchitecture switch
-    {
-        Architecture.X64 => Arch.Amd64,
-        Architecture.Arm64 => Arch.Arm64,
-        _ => null,
-    };
+    public static Arch? MachineArch => NginxToolchain.MachineArch;
 
-    public async Task<Outcome> BuildAsync(FetchedSource source, IEnumerable<Arch> targetArches, CancellationToken cancellationToken)
+    /// <summary>One kube-nginx per arch, in arch order. Every toolchain is found before anything compiles.</summary>
+    public async Task<IReadOnlyList<Outcome>> BuildAsync(FetchedSource source, IEnumerable<Arch> targetArches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var machine = MachineArch;
-        var foreign = targetArches.Where(a => a != machine).Distinct().ToList();
-        if (foreign.Count > 0)
-            throw new UserInputException(
-                $"kube-nginx is compiled on this machine ({RuntimeInformation.OSArchitecture}), but the site has {string.Join(", ", foreign.Select(Names.Of))} nodes; " +
-                $"build the bundle on a {string.Join("/", foreign.Select(Names.Of))} machine (or split the site by arch)");
+        ArgumentNullException.ThrowIfNull(targetArches);
+        var toolchains = new List<NginxToolchain>();
+        foreach (var arch in targetArches.Distinct().Order())
+            toolchains.Add(await NginxToolchain.FindAsync(arch, MachineArch, _findTool, cancellationToken).ConfigureAwait(false));
 
-        var cc = _findTool("cc") ?? _findTool("gcc");
-        var make = _findTool("make");
-        if (cc is null || make is null)
-            throw new UserInputException(
-                $"building kube-nginx needs a C compiler and make ({(cc is null ? "no cc/gcc" : "")}{(cc is null && make is null ? ", " : "")}{(make is null ? "no make" : "")} on PATH); " +
-                "install them with: apt-get install gcc make libc6-dev (Debian/Ubuntu) or dnf install gcc make glibc-static (RHEL/Fedora)");
+        var outcomes = new List<Outcome>();
+        foreach (var toolchain in toolchains)
+            outcomes.Add(await BuildOneAsync(source, toolchain, cancellationToken).ConfigureAwait(false));
+        return outcomes;
+    }
 
-        var version = await ProcessRunner.RunAsync(cc, ["--version"], cancellationToken: cancellationToken).ConfigureAwait(false);
-        var compiler = version.StandardOutput.Split('\n')[0].Trim();
+    private async Task<Outcome> BuildOneAsync(FetchedSource source, NginxToolchain toolchain, CancellationToken cancellationToken)
+    {
         var artifact = source.Artifact;
-        var key = CacheKey(artifact, compiler, machine!.Value);
+        var arch = Names.Of(toolchain.Arch);
+        var key = CacheKey(artifact, toolchain);
         var dir = Path.Combine(cacheRoot, "nginx", key);
         var binary = Path.Combine(dir, BinaryName);
 
         if (File.Exists(binary))
         {
-            reporter.Info($"kube-nginx: cache hit ({key[..12]}), no compile");
-            return new Outcome(binary, Provenance(artifact, compiler, binary), CacheHit: true);
+            reporter.Info($"kube-nginx {arch}: cache hit ({key[..12]}), no compile");
+            return new Outcome(binary, Provenance(artifact, toolchain, binary), CacheHit: true);
         }
 
         var work = AtomicFile.TempName(Path.Combine(cacheRoot, "nginx", "work"));
         try
         {
-            using var progress = reporter.Begin($"kube-nginx {artifact.Version}: configure and compile");
-            SafeUnpacker.Extract(source.ArchivePath, artifact.FileName, work, members: null);
-            var tree = Directory.GetDirectories(work) is [var single] && !File.Exists(Path.Combine(work, "configure")) ? single : work;
-            var env = new Dictionary<string, string> { ["LC_ALL"] = "C" };
+            using var progress = reporter.Begin($"kube-nginx {artifact.Version} {arch}: configure and compile");
+            var unpacked = Path.Combine(work, "src");
+            SafeUnpacker.Extract(source.ArchivePath, artifact.FileName, unpacked, members: null);
+            var tree = Directory.GetDirectories(unpacked) is [var single] && !File.Exists(Path.Combine(unpacked, "configure")) ? single : unpacked;
+            var configure = Path.Combine(tree, "configure");
+            if (!File.Exists(configure))
+                throw new UserInputException(
+                    $"{artifact.FileName} (lock artifact '{artifact.Name}', {source.ArchivePath}): no configure script at its top or in its one top folder; " +
+                    "kube-nginx is built from an nginx source release (nginx-<version>.tar.gz from https://nginx.org/download/)");
+            var env = toolchain.PrepareEnvironment(Path.Combine(work, "shims"));
 
-            await Run(Path.Combine(tree, "configure"), ConfigureArguments, tree, env, "configure", cancellationToken).ConfigureAwait(false);
-            await Run(make, [$"-j{Environment.ProcessorCount}"], tree, env, "make", cancellationToken).ConfigureAwait(false);
+            await Run(configure, ConfigureArguments, tree, env, "configure", toolchain, cancellationToken).ConfigureAwait(false);
+            await Run(toolchain.Make, [$"-j{Environment.ProcessorCount}"], tree, env, "make", toolchain, cancellationToken).ConfigureAwait(false);
 
             var built = Path.Combine(tree, "objs", "nginx");
             var elf = ElfFile.Read(built);
             if (!elf.IsStatic)
                 throw new InvalidOperationException($"{built} links dynamically (has PT_INTERP) although configured with -static");
-            if (elf.Arch != machine)
-                throw new InvalidOperationException($"{built} is for ELF machine 0x{elf.Machine:x}, not {Names.Of(machine.Value)}");
+            if (elf.Arch != toolchain.Arch)
+                throw new InvalidOperationException($"{built} is for ELF machine 0x{elf.Machine:x}, not {arch}");
 
             // The finished folder appears whole: copy into a temp folder, then rename it into place.
             var staged = Path.Combine(work, "out");
@@ -101,36 +101,47 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func
             if (Directory.Exists(dir))
                 Directory.Delete(dir, recursive: true);
             Directory.Move(staged, dir);
-            progress.Complete("static, --with-stream");
+            progress.Complete(toolchain.IsCross ? $"static, --with-stream, cross-compiled for {toolchain.Target}" : "static, --with-stream");
         }
         finally
         {
             if (Directory.Exists(work))
                 Directory.Delete(work, recursive: true);
         }
-        reporter.Info($"kube-nginx: built ({key[..12]})");
-        return new Outcome(binary, Provenance(artifact, compiler, binary), CacheHit: false);
+        reporter.Info($"kube-nginx {arch}: built ({key[..12]})");
+        return new Outcome(binary, Provenance(artifact, toolchain, binary), CacheHit: false);
     }
 
-    public static string CacheKey(LockArtifact artifact, string compiler, Arch arch)
+    public static string CacheKey(LockArtifact artifact, NginxToolchain toolchain)
     {
         ArgumentNullException.ThrowIfNull(artifact);
-        var text = string.Join('\n', [$"{artifact.Algorithm}:{artifact.Checksum}", .. ConfigureArguments, compiler, Names.Of(arch)]);
+        ArgumentNullException.ThrowIfNull(toolchain);
+        var text = string.Join('\n', [
+            $"{artifact.Algorithm}:{artifact.Checksum}", .. ConfigureArguments, Names.Of(toolchain.Arch), toolchain.Compiler, toolchain.Target,
+            toolchain.Emulator ?? "", .. toolchain.Shims.Select(s => $"{s.Name}:{s.Sha256}")]);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
 
-    private static NginxProvenance Provenance(LockArtifact artifact, string compiler, string binary)
+    private static NginxProvenance Provenance(LockArtifact artifact, NginxToolchain toolchain, string binary)
     {
         var sha256 = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(binary)));
-        return new NginxProvenance(artifact.Version, artifact.Checksum, ConfigureArguments, compiler, sha256);
+        return new NginxProvenance(toolchain.Arch, artifact.Version, artifact.Checksum, ConfigureArguments,
+            toolchain.Compiler, toolchain.Target, toolchain.Emulator, toolchain.Shims, sha256);
     }
 
-    private static async Task Run(string file, IEnumerable<string> args, string dir, IReadOnlyDictionary<string, string> env, string what, CancellationToken ct)
+    private static async Task Run(string file, IEnumerable<string> args, string dir, IReadOnlyDictionary<string, string> env, string what,
+        NginxToolchain toolchain, CancellationToken ct)
     {
         var result = await ProcessRunner.RunAsync(file, args, dir, env, ct).ConfigureAwait(false);
-        if (!result.Succeeded)
-            throw new InvalidOperationException(
-                $"kube-nginx {what} failed (exit {result.ExitCode}): {result.Command}{Environment.NewLine}{result.Tail()}" +
-                (what == "make" && result.Tail().Contains("-lc", StringComparison.Ordinal) ? $"{Environment.NewLine}static linking needs libc6-dev (Debian) or glibc-static (RHEL)" : ""));
+        if (result.Succeeded)
+            return;
+        // configure says only which check failed; why (compiler or emulator output) is in its log, and the work
+        // tree holding that log is removed on the way out.
+        var log = Path.Combine(dir, "objs", "autoconf.err");
+        var why = what == "configure" && File.Exists(log)
+            ? $"{Environment.NewLine}objs/autoconf.err ends with:{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(log).Where(l => l.Length > 0).TakeLast(15))}"
+            : "";
+        throw new InvalidOperationException(
+            $"kube-nginx {what} for {Names.Of(toolchain.Arch)} ({toolchain.Target}) failed (exit {result.ExitCode}): {result.Command}{Environment.NewLine}{result.Tail()}{why}");
     }
 }

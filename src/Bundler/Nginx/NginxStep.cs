@@ -3,8 +3,8 @@ using Bundler.Pipeline;
 
 namespace Bundler.Nginx;
 
-// Writes: cache/nginx/<key>/kube-nginx (--cache).
-/// <summary>Builds (or takes from the cache) the static kube-nginx every node runs in front of the apiservers.</summary>
+// Writes: cache/nginx/<key>/kube-nginx, one per arch of the site (--cache).
+/// <summary>Builds (or takes from the cache) the static kube-nginx every node runs in front of the apiservers, once per arch of the site.</summary>
 public static class NginxStep
 {
     /// <summary>The lock artifact (kind: source) kube-nginx is built from.</summary>
@@ -17,8 +17,7 @@ public static class NginxStep
         if (!fetched.Sources.TryGetValue(SourceArtifact, out var source))
             throw new UserInputException($"{inputs.Lock.Path}: no artifact '{SourceArtifact}' with kind: source; kube-nginx is built from it (SPEC §5)");
 
-        var arches = inputs.Site.Arches.ToList();
-        var outcome = await new NginxBuilder(inputs.CacheDir, reporter).BuildAsync(source, arches, cancellationToken).ConfigureAwait(false);
-        return new NginxResult(arches.ToDictionary(a => a, _ => outcome.Binary), outcome.Provenance);
+        var outcomes = await new NginxBuilder(inputs.CacheDir, reporter).BuildAsync(source, inputs.Site.Arches, cancellationToken).ConfigureAwait(false);
+        return new NginxResult(outcomes.ToDictionary(o => o.Provenance.Arch, o => new NginxBuild(o.Binary, o.Provenance)));
     }
 }

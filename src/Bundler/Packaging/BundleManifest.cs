@@ -17,10 +17,11 @@ public sealed record BundleManifest(
     SiteRecord Site,
     long SourceDateEpoch,
     IReadOnlyList<ArtifactRecord> Artifacts,
-    NginxProvenance? KubeNginx,
+    IReadOnlyList<NginxProvenance>? KubeNginx,
     IReadOnlyList<NodeRecord> Nodes)
 {
-    public const int CurrentFormat = 1;
+    /// <summary>2: <c>kubeNginx</c> is a list, one entry per arch (was one object).</summary>
+    public const int CurrentFormat = 2;
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -28,6 +29,8 @@ public sealed record BundleManifest(
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        // The only enum in the manifest is kubeNginx's arch: written as the site file spells it (amd64, arm64).
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();

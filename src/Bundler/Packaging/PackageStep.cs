@@ -77,7 +77,7 @@ public static class PackageStep
             }).ConfigureAwait(false);
 
         var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
-            pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenance, nodes);
+            pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes);
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());

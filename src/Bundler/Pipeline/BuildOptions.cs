@@ -10,6 +10,8 @@ public sealed record BuildOptions
     public string? PinsFile { get; init; }
     /// <summary><c>--mirror</c> values in the order given: base URLs or local folders.</summary>
     public IReadOnlyList<string> Mirrors { get; init; } = [];
+    /// <summary><c>--registry-mirror REGISTRY=URL</c> values in the order given (tried before the registry itself).</summary>
+    public IReadOnlyList<Fetch.Images.RegistryMirror> RegistryMirrors { get; init; } = [];
     public string? CacheDir { get; init; }
     public string? StateDir { get; init; }
     public string? OutDir { get; init; }

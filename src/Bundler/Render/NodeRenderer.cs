@@ -14,9 +14,10 @@ public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnly
         var files = new List<NodeFile>();
         foreach (var spec in TemplateCatalog.For(site, node))
         {
+            var format = FileFormats.Of(spec);
             var text = spec.Identity is null
-                ? templates.Render(spec.Template, model)
-                : templates.Render(spec.Template, RenderModel.ForKubeconfig(model, site, node, spec, pki));
+                ? templates.Render(spec.Template, format, model)
+                : templates.Render(spec.Template, format, RenderModel.ForKubeconfig(model, site, node, spec, pki));
             files.Add(NodeFile.Text(spec.NodePath, text, spec.Kind, spec.Mode) with { Restarts = spec.Restarts });
         }
         return files;

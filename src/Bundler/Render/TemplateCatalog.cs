@@ -31,7 +31,7 @@ public static class TemplateCatalog
     /// <summary>The sandbox image containerd pins (reference pins.yaml; the kubelet flag for it was removed in 1.35).</summary>
     public const string SandboxImage = "registry.k8s.io/pause:3.10.2";
 
-    public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.hbs";
+    public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.sbn";
 
     /// <summary>Nodes that run the component (the roles table decides which).</summary>
     private static Func<SiteSpec, NodeSpec, bool> Running(ComponentSpec component) => (_, node) => component.RunsOn(node);
@@ -42,7 +42,7 @@ public static class TemplateCatalog
     private static bool Every(SiteSpec s, NodeSpec n) => true;
 
     private static TemplateSpec Unit(ComponentSpec component) =>
-        new($"units/{component.Name}.service.hbs", NodePaths.Unit(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
+        new($"units/{component.Name}.service.sbn", NodePaths.Unit(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
 
     private static TemplateSpec Config(string template, string nodePath, Func<SiteSpec, NodeSpec, bool> when, params ComponentSpec[] restarts) =>
         new(template, nodePath, FileKind.Config, when) { Restarts = [.. restarts] };
@@ -63,12 +63,12 @@ public static class TemplateCatalog
     [
         .. ComponentTable.Rows.Where(c => c.IsUnit).Select(Unit),
 
-        Config("kubernetes/encryption-config.yaml.hbs", NodePaths.EncryptionConfig, Running(KubeApiserver), KubeApiserver) with { Mode = NodeFile.Secret },
-        Config("kubernetes/audit-policy.yaml.hbs", NodePaths.AuditPolicy, Running(KubeApiserver), KubeApiserver),
-        Config("kubernetes/kube-scheduler-config.yaml.hbs", NodePaths.SchedulerConfig, Running(KubeScheduler), KubeScheduler),
-        Config("kubernetes/kubelet-config.yaml.hbs", NodePaths.KubeletConfig, Running(Kubelet), Kubelet),
-        Config("kubernetes/kube-proxy-config.yaml.hbs", NodePaths.KubeProxyConfig, Running(KubeProxy), KubeProxy),
-        Config("kubernetes/pod-routes.conf.hbs", NodePaths.PodRoutes, Every),
+        Config("kubernetes/encryption-config.yaml.sbn", NodePaths.EncryptionConfig, Running(KubeApiserver), KubeApiserver) with { Mode = NodeFile.Secret },
+        Config("kubernetes/audit-policy.yaml.sbn", NodePaths.AuditPolicy, Running(KubeApiserver), KubeApiserver),
+        Config("kubernetes/kube-scheduler-config.yaml.sbn", NodePaths.SchedulerConfig, Running(KubeScheduler), KubeScheduler),
+        Config("kubernetes/kubelet-config.yaml.sbn", NodePaths.KubeletConfig, Running(Kubelet), Kubelet),
+        Config("kubernetes/kube-proxy-config.yaml.sbn", NodePaths.KubeProxyConfig, Running(KubeProxy), KubeProxy),
+        Config("kubernetes/pod-routes.conf.sbn", NodePaths.PodRoutes, Every),
 
         Kubeconfig("admin", viaLocalProxy: false),
         Kubeconfig("super-admin", viaLocalProxy: false),
@@ -78,16 +78,16 @@ public static class TemplateCatalog
         Kubeconfig("kube-proxy", viaLocalProxy: true, KubeProxy),
 
         // Applied once with the super-admin credential: they go where it goes.
-        new("kubernetes/bootstrap/cluster-admins.yaml.hbs", NodePaths.BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
-        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.hbs", NodePaths.BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        new("kubernetes/bootstrap/cluster-admins.yaml.sbn", NodePaths.BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.sbn", NodePaths.BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
 
-        Config("containerd/config.toml.hbs", NodePaths.ContainerdConfig, Running(Containerd), Containerd),
-        Config("containerd/crictl.yaml.hbs", NodePaths.CrictlConfig, Running(Containerd)),
-        Config("cni/10-kbundle.conflist.hbs", NodePaths.CniConfDir + "/10-kbundle.conflist", Running(CniPlugins)),
-        Config("cni/99-loopback.conf.hbs", NodePaths.CniConfDir + "/99-loopback.conf", Running(CniPlugins)),
-        Config("nginx/nginx.conf.hbs", NodePaths.NginxConf, Running(KubeNginx), KubeNginx),
-        Config("system/sysctl.conf.hbs", NodePaths.Sysctl, Every),
-        Config("system/modules-load.conf.hbs", NodePaths.ModulesLoad, Every),
+        Config("containerd/config.toml.sbn", NodePaths.ContainerdConfig, Running(Containerd), Containerd),
+        Config("containerd/crictl.yaml.sbn", NodePaths.CrictlConfig, Running(Containerd)),
+        Config("cni/10-kbundle.conflist.sbn", NodePaths.CniConfDir + "/10-kbundle.conflist", Running(CniPlugins)),
+        Config("cni/99-loopback.conf.sbn", NodePaths.CniConfDir + "/99-loopback.conf", Running(CniPlugins)),
+        Config("nginx/nginx.conf.sbn", NodePaths.NginxConf, Running(KubeNginx), KubeNginx),
+        Config("system/sysctl.conf.sbn", NodePaths.Sysctl, Every),
+        Config("system/modules-load.conf.sbn", NodePaths.ModulesLoad, Every),
     ];
 
     /// <summary>The rows a node receives, in table order.</summary>

@@ -1,3 +1,5 @@
+using Bundler.Tests.Fetch;
+
 namespace Bundler.Tests.Cli;
 
 public class BuildCommandTests
@@ -26,5 +28,23 @@ public class BuildCommandTests
         Assert.Equal(ExitCodes.UsageError, result.ExitCode);
         Assert.Contains("--templates", result.Error);
         Assert.Empty(dir.Listing());
+    }
+
+    [Fact]
+    public async Task GivenNoSourceHasAnArtifact_WhenBuilt_ThenExit1NamesTheUrlWithoutAStackTrace()
+    {
+        using var world = new FetchWorld();
+        await using var server = new TestHttpServer(TestHttpServer.Files(new Dictionary<string, byte[]>()));
+        var lockPath = world.WriteLock(FetchWorld.EtcdLockEntry($"{server.BaseUrl}/etcd.tar.gz", new string('0', 64)));
+        var site = world.WriteSite();
+
+        var result = CliRunner.Run("build", site, "--pins", lockPath, "--cache", world.CacheDir,
+            "--state", Path.Combine(world.Root, "state"), "--out", Path.Combine(world.Root, "out"));
+
+        Assert.Equal(ExitCodes.Failure, result.ExitCode);
+        Assert.Contains($"error: etcd 9.0.0 amd64: ", result.Error);
+        Assert.Contains($"{server.BaseUrl}/etcd.tar.gz: 404 NotFound", result.Error);
+        Assert.DoesNotContain("FetchException", result.Error);
+        Assert.DoesNotContain("   at ", result.Error);
     }
 }

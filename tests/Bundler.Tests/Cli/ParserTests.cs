@@ -11,13 +11,16 @@ public class ParserTests
     {
         var parse = CliRunner.Parse(
             "build sites/x.yaml --pins p.yaml --mirror http://mirror.local/k8s --mirror /media/usb --cache /c --state /s --out /o " +
-            "--offline --until pki --templates /t --renew --json");
+            "--offline --until pki --templates /t --renew --json " +
+            "--registry-mirror registry.k8s.io=https://mirror.local --registry-mirror index.docker.io=http://10.0.0.5:5000");
 
         Assert.Empty(parse.Errors);
         var options = BuildCommand.Bind(parse);
         Assert.Equal("sites/x.yaml", options.SitePath);
         Assert.Equal("p.yaml", options.PinsFile);
         Assert.Equal(["http://mirror.local/k8s", "/media/usb"], options.Mirrors);
+        Assert.Equal([("registry.k8s.io", "https://mirror.local/"), ("docker.io", "http://10.0.0.5:5000/")],
+            options.RegistryMirrors.Select(m => (m.Registry, m.Url.ToString())));
         Assert.Equal(("/c", "/s", "/o", "/t"), (options.CacheDir, options.StateDir, options.OutDir, options.TemplatesDir));
         Assert.True(options.Offline && options.Renew && options.Json);
         Assert.Equal(StepName.Pki, options.Until);
@@ -30,6 +33,7 @@ public class ParserTests
 
         Assert.Null(options.Until);
         Assert.Empty(options.Mirrors);
+        Assert.Empty(options.RegistryMirrors);
         Assert.False(options.Offline || options.Renew || options.Json);
         Assert.EndsWith(Path.Combine("state", "lab"), options.ResolveStateDir("lab"));
         Assert.EndsWith(Path.Combine("artifacts", "lab"), options.ResolveOutDir("lab"));

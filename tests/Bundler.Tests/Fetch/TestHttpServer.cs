@@ -12,25 +12,28 @@ public sealed record SeenRequest(string Method, string Path, IReadOnlyDictionary
 }
 
 /// <summary>
-/// A tiny HTTP/1.1 server on 127.0.0.1 (one request per connection) whose handler writes raw bytes, so tests
-/// can cut a body halfway, stall, or redirect exactly as a misbehaving real server would.
+/// A tiny HTTP/1.1 server on 127.0.0.1 (or another loopback address, to play a second host) with one request per
+/// connection, whose handler writes raw bytes, so tests can cut a body halfway, stall, or redirect exactly as a
+/// misbehaving real server would.
 /// </summary>
 public sealed class TestHttpServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private readonly Func<SeenRequest, Stream, CancellationToken, Task> _handler;
     private readonly Task _loop;
 
-    public TestHttpServer(Func<SeenRequest, Stream, CancellationToken, Task> handler)
+    public TestHttpServer(Func<SeenRequest, Stream, CancellationToken, Task> handler, IPAddress? address = null)
     {
+        _listener = new TcpListener(address ?? IPAddress.Loopback, 0);
         _handler = handler;
         _listener.Start();
         _loop = AcceptLoop();
     }
 
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
-    public string BaseUrl => $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+    public string Host => $"{((IPEndPoint)_listener.LocalEndpoint).Address}:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+    public string BaseUrl => $"http://{Host}";
     public CancellationToken Stopping => _stop.Token;
 
     /// <summary>Serves files by path, honouring "Range: bytes=N-" with 206 like a real static file server.</summary>

@@ -40,7 +40,7 @@ public sealed class ComponentTableTests
         foreach (var unit in ComponentTable.Rows.Where(r => r.IsUnit))
         {
             Assert.Contains(TemplateCatalog.All, t => t.NodePath == NodePaths.Unit(unit.Name) && t.Restarts.SequenceEqual([unit]));
-            Assert.True(File.Exists(Path.Combine(shipped, unit.Name + ".service.hbs")), unit.Name);
+            Assert.True(File.Exists(Path.Combine(shipped, unit.Name + ".service" + TemplateSet.Extension)), unit.Name);
         }
         var ports = ComponentTable.Rows.SelectMany(r => r.PortsOf(site)).Select(p => p.Number).ToList();
         Assert.Equal(ports.Count, ports.Distinct().Count());

@@ -27,15 +27,21 @@ public sealed class NginxBuilderTests : IDisposable
         "/nonexistent/nginx-1.22.1.tar.gz");
 
     [Fact]
-    public async Task GivenANodeArchOtherThanTheBuildMachine_WhenBuilding_ThenTheErrorSaysWhereToBuild()
+    public async Task GivenAnNginxArchiveWithoutAConfigureScript_WhenBuilding_ThenTheErrorNamesTheArchive()
     {
-        var foreign = NginxBuilder.MachineArch == Arch.Amd64 ? Arch.Arm64 : Arch.Amd64;
+        var archive = Path.Combine(_world.Root, "nginx-1.22.1.tar.gz");
+        var mode = (UnixFileMode)0b110_100_100;
+        File.WriteAllBytes(archive, FetchWorld.TarGz(
+            ("nginx-1.22.1/README", "nginx\n"u8.ToArray(), mode),
+            ("nginx-1.22.1/src/core/nginx.c", "int main(void) { return 0; }\n"u8.ToArray(), mode)));
+        var source = Source() with { ArchivePath = archive };
 
         var error = await Assert.ThrowsAsync<UserInputException>(() =>
-            new NginxBuilder(_world.CacheDir, new RecordingReporter()).BuildAsync(Source(), [foreign], CancellationToken.None));
+            new NginxBuilder(_world.CacheDir, new RecordingReporter()).BuildAsync(source, [NginxBuilder.MachineArch!.Value], CancellationToken.None));
 
-        Assert.Contains($"the site has {Names.Of(foreign)} nodes", error.Message);
-        Assert.Contains($"build the bundle on a {Names.Of(foreign)} machine", error.Message);
+        Assert.Contains("nginx-1.22.1.tar.gz", error.Message);
+        Assert.Contains("no configure script", error.Message);
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_world.CacheDir, "nginx")));
     }
 
     [Theory]
@@ -53,15 +59,26 @@ public sealed class NginxBuilderTests : IDisposable
     }
 
     [Fact]
-    public void GivenTheSameInputs_WhenComputingTheCacheKey_ThenItChangesOnlyWithSourceCompilerOrArch()
+    public void GivenTheSameInputs_WhenComputingTheCacheKey_ThenItChangesWithSourceArchOrAnythingAboutTheToolchain()
     {
         var source = Source().Artifact;
-        var key = NginxBuilder.CacheKey(source, "cc 12.2.0", Arch.Amd64);
+        var native = new NginxToolchain(Arch.Amd64, "/usr/bin/make", "/usr/bin/cc", "cc 12.2.0", "x86_64-linux-gnu", null, null, null, []);
+        var cross = new NginxToolchain(Arch.Arm64, "/usr/bin/make", "/usr/bin/aarch64-linux-gnu-gcc", "aarch64-linux-gnu-gcc 12.2.0",
+            "aarch64-linux-gnu", "/usr/bin/qemu-aarch64-static", "qemu-aarch64 version 7.2.22", "/usr/bin/uname",
+            [new ConfigureShim("cc", new string('a', 64)), new ConfigureShim("uname", new string('b', 64))]);
+        var key = NginxBuilder.CacheKey(source, native);
+        var crossKey = NginxBuilder.CacheKey(source, cross);
 
-        Assert.Equal(key, NginxBuilder.CacheKey(source, "cc 12.2.0", Arch.Amd64));
-        Assert.NotEqual(key, NginxBuilder.CacheKey(source, "cc 13.1.0", Arch.Amd64));
-        Assert.NotEqual(key, NginxBuilder.CacheKey(source, "cc 12.2.0", Arch.Arm64));
-        Assert.NotEqual(key, NginxBuilder.CacheKey(source with { Checksum = new string('0', 64) }, "cc 12.2.0", Arch.Amd64));
+        Assert.Equal(key, NginxBuilder.CacheKey(source, native));
+        Assert.NotEqual(key, crossKey);
+        Assert.NotEqual(key, NginxBuilder.CacheKey(source, native with { Compiler = "cc 13.1.0" }));
+        Assert.NotEqual(key, NginxBuilder.CacheKey(source, native with { Target = "x86_64-pc-linux-gnu" }));
+        Assert.NotEqual(key, NginxBuilder.CacheKey(source, native with { Arch = Arch.Arm64 }));
+        Assert.NotEqual(key, NginxBuilder.CacheKey(source with { Checksum = new string('0', 64) }, native));
+        Assert.NotEqual(crossKey, NginxBuilder.CacheKey(source, cross with { Emulator = "qemu-aarch64 version 8.2.2" }));
+        Assert.NotEqual(crossKey, NginxBuilder.CacheKey(source, cross with { Shims = [cross.Shims[0], new ConfigureShim("uname", new string('c', 64))] }));
+        // Where the tools live is not what they are: the same tools elsewhere share the cache.
+        Assert.Equal(crossKey, NginxBuilder.CacheKey(source, cross with { CompilerPath = "/opt/x/gcc", EmulatorPath = "/opt/x/qemu", Make = "/opt/x/make" }));
     }
 
     [Fact]

@@ -113,8 +113,9 @@ public sealed class BundleFixture : IDisposable
     {
         var source = fetched.Sources[NginxStep.SourceArtifact].Artifact;
         var binary = _binaries["kube-nginx"];
-        return new NginxResult(new Dictionary<Arch, string> { [Arch.Amd64] = binary },
-            new NginxProvenance(source.Version, source.Checksum, NginxBuilder.ConfigureArguments, "stand-in (not compiled)", Sha256(File.ReadAllBytes(binary))));
+        var provenance = new NginxProvenance(Arch.Amd64, source.Version, source.Checksum, NginxBuilder.ConfigureArguments, "stand-in (not compiled)",
+            "x86_64-linux-gnu", Emulator: null, ConfigureShims: [], Sha256(File.ReadAllBytes(binary)));
+        return new NginxResult(new Dictionary<Arch, NginxBuild> { [Arch.Amd64] = new(binary, provenance) });
     }
 
     /// <summary>Writes the mirror folder and the lock pinning it. Archives are deterministic: an unchanged one keeps its checksum.</summary>

@@ -109,7 +109,7 @@ public sealed class PackageStepTests : IDisposable
         Assert.Equal("lab", manifest.Site.Name);
         Assert.Equal(BundleFixture.Epoch, manifest.SourceDateEpoch);
         Assert.Equal(["cni-plugins", "containerd", "crictl", "etcd", "kubernetes-server", "nginx", "runc"], manifest.Artifacts.Select(a => a.Name).Order());
-        Assert.Equal(_fx.Last!.Nginx!.Provenance.BinarySha256, manifest.KubeNginx!.BinarySha256);
+        Assert.Equal(_fx.Last!.Nginx!.For(Bundler.Configuration.Arch.Amd64).Provenance.BinarySha256, Assert.Single(manifest.KubeNginx!).BinarySha256);
         var m1 = manifest.Nodes.Single(n => n.Name == "m1");
         Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], m1.Units);
         Assert.Contains(m1.Files, f => f.Path == "/etc/kubernetes/pki/apiserver.key" && f.Mode == "0600" && f.Owner == "root:root");

@@ -29,24 +29,16 @@ public sealed class EtcdTlsTests
                      "--trusted-ca-file", Path.Combine(s, "etcd/ca.crt"), "--peer-trusted-ca-file", Path.Combine(s, "etcd/ca.crt"),
                      "--client-cert-auth", "--peer-client-cert-auth",
                  ]);
-        // etcd's log, for a failure message: only once it has stopped.
-        string Log()
-        {
-            etcd.Kill();
-            var stopped = etcd.WaitAsync().GetAwaiter().GetResult();
-            return stopped.StandardOutput + stopped.StandardError;
-        }
-
         var endpoint = $"https://127.0.0.1:{clientPort}";
         (int Code, string Output) health = (-1, "");
         for (var attempt = 0; attempt < 60 && health.Code != 0; attempt++)
         {
-            Assert.False(etcd.HasExited, "etcd exited: " + (etcd.HasExited ? Log() : ""));
+            Assert.False(etcd.HasExited, "etcd exited: " + etcd.OutputSoFar);
             health = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "etcd/healthcheck-client.crt"), Path.Combine(s, "etcd/healthcheck-client.key"));
             if (health.Code != 0)
                 Thread.Sleep(500);
         }
-        Assert.True(health.Code == 0, health.Output + (health.Code == 0 ? "" : Log()));
+        Assert.True(health.Code == 0, health.Output + etcd.OutputSoFar);
         Assert.Contains("is healthy", health.Output);
 
         var refused = Etcdctl(endpoint, Path.Combine(s, "etcd/ca.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.crt"), Path.Combine(s, "nodes/k8s-04/kubelet.key"));

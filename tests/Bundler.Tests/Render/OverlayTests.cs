@@ -14,7 +14,7 @@ public sealed class OverlayTests(RenderFixture fixture)
         try
         {
             Directory.CreateDirectory(Path.Combine(overlay, "system"));
-            File.WriteAllText(Path.Combine(overlay, "system", "sysctl.conf.hbs"), "# site sysctls for {{node.name}}\nnet.ipv4.ip_forward = 1\n");
+            File.WriteAllText(Path.Combine(overlay, "system", "sysctl.conf.sbn"), "# site sysctls for {{ node.name }}\nnet.ipv4.ip_forward = 1\n");
             var changed = fixture.RenderWith(overlay);
             foreach (var tree in fixture.Result.Nodes)
             {
@@ -38,10 +38,10 @@ public sealed class OverlayTests(RenderFixture fixture)
         var overlay = Directory.CreateTempSubdirectory("kbundle-overlay-").FullName;
         try
         {
-            File.WriteAllText(Path.Combine(overlay, "sysctl.conf.hbs"), "x");
+            File.WriteAllText(Path.Combine(overlay, "sysctl.conf.sbn"), "x");
             var e = Assert.Throws<UserInputException>(() => TemplateSet.Open(RenderFixture.ShippedTemplates, overlay));
-            Assert.Contains("sysctl.conf.hbs replaces no shipped template", e.Message, StringComparison.Ordinal);
-            Assert.Contains("system/sysctl.conf.hbs", e.Message, StringComparison.Ordinal);
+            Assert.Contains("sysctl.conf.sbn replaces no shipped template", e.Message, StringComparison.Ordinal);
+            Assert.Contains("system/sysctl.conf.sbn", e.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -56,9 +56,48 @@ public sealed class OverlayTests(RenderFixture fixture)
         try
         {
             Directory.CreateDirectory(Path.Combine(overlay, "system"));
-            File.WriteAllText(Path.Combine(overlay, "system", "sysctl.conf.hbs"), "{{node.nmae}}\n");
+            File.WriteAllText(Path.Combine(overlay, "system", "sysctl.conf.sbn"), "# sysctls\n{{ node.nmae }}\n");
             var e = Assert.Throws<UserInputException>(() => fixture.RenderWith(overlay));
-            Assert.Contains(Path.Combine(overlay, "system", "sysctl.conf.hbs"), e.Message, StringComparison.Ordinal);
+            Assert.StartsWith(Path.Combine(overlay, "system", "sysctl.conf.sbn") + ":2:9: ", e.Message, StringComparison.Ordinal);
+            Assert.Contains("nmae", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(overlay, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void GivenAnOverlayWrittenForTheHandlebarsTemplates_WhenOpened_ThenTheErrorSaysHowToConvertIt()
+    {
+        var overlay = Directory.CreateTempSubdirectory("kbundle-overlay-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(overlay, "system"));
+            File.WriteAllText(Path.Combine(overlay, "system", "sysctl.conf.hbs"), "{{#each modules}}{{this}}{{/each}}\n");
+            var e = Assert.Throws<UserInputException>(() => TemplateSet.Open(RenderFixture.ShippedTemplates, overlay));
+            Assert.Contains("system/sysctl.conf.hbs replaces no shipped template", e.Message, StringComparison.Ordinal);
+            Assert.Contains("rename *.hbs to *.sbn", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(overlay, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void GivenAnOverlayOfTheInstaller_WhenOpened_ThenItIsAcceptedAndTheBundleHeaderCarriesIt()
+    {
+        var overlay = Directory.CreateTempSubdirectory("kbundle-overlay-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(overlay, "installer"));
+            File.WriteAllText(Path.Combine(overlay, "installer", "main.sh"), "echo site-specific installer\n");
+
+            var set = TemplateSet.Open(RenderFixture.ShippedTemplates, overlay);
+
+            Assert.Equal(Path.Combine(overlay, "installer", "main.sh"), set.PathOf("installer/main.sh"));
+            Assert.Contains("site-specific installer", Bundler.Packaging.BundleHeader.LoadTemplate(overlay), StringComparison.Ordinal);
         }
         finally
         {

@@ -74,14 +74,14 @@ public sealed class RenderFixture : IDisposable
 
     private NginxResult Nginx(SiteSpec site)
     {
-        var binaries = new Dictionary<Arch, string>();
+        var builds = new Dictionary<Arch, NginxBuild>();
         foreach (var arch in site.Arches)
         {
             var local = Path.Combine(BinDir, Names.Of(arch), "kube-nginx");
             File.WriteAllText(local, "#!/bin/sh\n");
-            binaries[arch] = local;
+            builds[arch] = new NginxBuild(local, new NginxProvenance(arch, "1.30.3", "", [], "", "", null, [], ""));
         }
-        return new NginxResult(binaries, new NginxProvenance("1.30.3", "", [], "", ""));
+        return new NginxResult(builds);
     }
 
     public void Dispose() => Directory.Delete(BinDir, recursive: true);

@@ -1,0 +1,92 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Bundler.Configuration;
+
+/// <summary>
+/// One pinned container image (SPEC §7): a name the site refers to, the reference it is known by, and the
+/// sha256 digest of the bytes it must be (a multi-arch index or a single-platform manifest).
+/// </summary>
+public sealed record LockImage(string Name, ImageReference Reference, string Digest, Location At)
+{
+    /// <summary>The normalized reference without the digest, e.g. <c>registry.k8s.io/pause:3.10.2</c>.</summary>
+    public string Ref => Reference.TagName ?? Reference.Name;
+
+    /// <summary><c>name@digest</c>: how manifests refer to the image, so a node resolves exactly the pinned bytes.</summary>
+    public string PinnedRef => Reference.DigestName(Digest);
+
+    public override string ToString() => $"{Name} ({Ref}@{Digest})";
+}
+
+// The images: section (SPEC §7), kept apart from the artifacts: parser.
+public sealed partial record LockFile
+{
+    private static readonly string[] ImageKeys = ["name", "ref", "digest"];
+
+    /// <summary>Every pinned image, in lock order; empty when the lock has no <c>images:</c>.</summary>
+    public IReadOnlyList<LockImage> Images { get; init; } = [];
+
+    public LockImage? FindImage(string name) => Images.FirstOrDefault(i => i.Name == name);
+
+    private static List<LockImage> ReadImages(YamlFields top, DiagnosticBag bag)
+    {
+        var images = new List<LockImage>();
+        var list = top.Sequence("images");
+        var seen = new Dictionary<string, Location>(StringComparer.Ordinal);
+        for (var i = 0; list is not null && i < list.Children.Count; i++)
+        {
+            var field = $"images[{i}]";
+            if (list.Children[i] is not YamlMappingNode node)
+            {
+                bag.Error(YamlFields.At(list.Children[i]), field, "must be a mapping (name:, ref:, digest:)");
+                continue;
+            }
+            var image = ReadImage(new YamlFields(node, bag, field, ImageKeys), bag);
+            if (image is null)
+                continue;
+            if (seen.TryGetValue(image.Name, out var first))
+                bag.Error(image.At, $"{field}.name", $"'{image.Name}' is already pinned at line {first.Line}", "allowed: one entry per image name");
+            else
+                seen[image.Name] = image.At;
+            images.Add(image);
+        }
+        return images;
+    }
+
+    private static LockImage? ReadImage(YamlFields f, DiagnosticBag bag)
+    {
+        var errorsBefore = bag.Errors.Count();
+        var name = f.Scalar("name", required: true) ?? "";
+        if (name.Length > 0 && !ArtifactName().IsMatch(name))
+            bag.Error(f.AtValue("name"), f.Field("name"), $"'{name}' is not a valid image name", "allowed: lower-case letters, digits, '-' and '.'");
+
+        var text = f.Scalar("ref", required: true);
+        ImageReference? reference = null;
+        if (text is not null)
+        {
+            reference = ImageReference.TryParse(text, out var problem);
+            if (reference is null)
+                bag.Error(f.AtValue("ref"), f.Field("ref"), $"'{Printable(text)}' is not an image reference: {problem}",
+                    "allowed: registry/repository[:tag], e.g. registry.k8s.io/pause:3.10.2");
+        }
+
+        var digest = f.Scalar("digest");
+        if (digest is null)
+        {
+            // A tag can be moved to other bytes at any time: an image is fetched by digest or not at all.
+            bag.Error(f.Location, f.Field("digest"), $"{(text is null ? "the image" : $"'{Printable(text)}'")} has no digest: a tag alone is refused",
+                "allowed: digest: sha256:<64 lower-case hex> of the multi-arch index or single-platform manifest, read from a source independent of the registry (docs/pins.md)");
+        }
+        else if (!ImageReference.IsDigest(digest))
+        {
+            bag.Error(f.AtValue("digest"), f.Field("digest"), $"'{Printable(digest)}' is not a sha256 digest", "allowed: sha256: and 64 lower-case hexadecimal digits");
+        }
+        else if (reference?.Digest is { } inRef && inRef != digest)
+        {
+            bag.Error(f.AtValue("ref"), f.Field("ref"), $"names digest {inRef}, but digest: is {digest}", "allowed: the same digest in both, or none in ref:");
+        }
+
+        if (bag.Errors.Count() > errorsBefore || reference is null || digest is null)
+            return null;
+        return new LockImage(name, reference with { Digest = null }, digest, f.Location);
+    }
+}
