@@ -1,6 +1,8 @@
-# journal.sh: what is installed (the journal: "<sha256> <path>" per file, "dir dir:<path>" per folder it created),
+# journal.sh: what is installed (the journal: "<sha256> <path>" per file it wrote, "host <path>" per file the host
+# already had with the very bytes of the bundle (the host's: never removed), "dir dir:<path>" per folder it created),
 # what this bundle would change (the plan), the dry run, and writing the journal back.
-# KB_PLAN: one "state<TAB>path<TAB>mode<TAB>sha<TAB>units" line per file; state is new, changed or same.
+# KB_PLAN: one "state<TAB>path<TAB>mode<TAB>sha<TAB>units" line per file; state is new, changed, same or folder (a
+# folder stands where the file goes: the install fails).
 declare -A KB_PREV=()
 KB_PLAN=()
 kb_read_journal() {
@@ -11,7 +13,8 @@ kb_read_journal() {
 
 kb_file_state() {
   local dest=$1 mode=$2 sha=$3 cur
-  [ -e "$dest" ] || { echo new; return; }
+  [ -e "$dest" ] || [ -L "$dest" ] || { echo new; return; }
+  if [ -d "$dest" ] && [ ! -L "$dest" ]; then echo folder; return; fi
   cur=$(sha256sum -- "$dest")
   if [ "${cur%% *}" = "$sha" ] && [ "$((8#$(stat -c %a -- "$dest")))" -eq "$((8#$mode))" ]; then echo same; else echo changed; fi
 }
@@ -69,12 +72,13 @@ kb_dry_run() {
     state=${entry%%$'\t'*}
     rest=${entry#*$'\t'}
     path=${rest%%$'\t'*}
-    printf '%-8s %s\n' "$state" "$path"
-    case $state in new) new=$((new + 1)) ;; changed) changed=$((changed + 1)) ;; *) same=$((same + 1)) ;; esac
+    if [ "$state" = folder ]; then printf '%-8s %s (a folder is in the way: the install would fail)\n' "$state" "$path"; else printf '%-8s %s\n' "$state" "$path"; fi
+    case $state in new) new=$((new + 1)) ;; changed | folder) changed=$((changed + 1)) ;; *) same=$((same + 1)) ;; esac
   done
   for path in "${!KB_PREV[@]}"; do
-    [[ $path == dir:* ]] && continue
-    kb_in_plan "$path" || printf '%-8s %s\n' remove "$path"
+    [[ $path == dir:* ]] || [ "${KB_PREV[$path]}" = host ] && continue
+    kb_in_plan "$path" && continue
+    if [ -e "$KB_ROOT$KB_STATE_DIR/backup$path" ]; then printf '%-8s %s (the host'"'"'s own comes back)\n' restore "$path"; else printf '%-8s %s\n' remove "$path"; fi
   done
   kb_affected_units
   for u in $KB_UNITS; do
@@ -84,17 +88,20 @@ kb_dry_run() {
   printf 'dry run: %d new, %d changed, %d same; nothing was changed\n' "$new" "$changed" "$same"
 }
 
-# The journal: every file with its hash, and every folder we created (uninstall removes them if empty); written
-# whole (a new file renamed over the old one).
+# The journal: every file with its hash (or "host" for a file the host had, byte for byte, before any install wrote
+# it: uninstall keeps it), and every folder we created (uninstall removes them if empty); written whole (a new file
+# renamed over the old one).
 kb_write_journal() {
-  local entry rest path sha old d tmp="$KB_ROOT$KB_STATE_DIR/.journal.new"
+  local entry state rest path sha old d tmp="$KB_ROOT$KB_STATE_DIR/.journal.new"
   {
     for entry in "${KB_PLAN[@]}"; do
+      state=${entry%%$'\t'*}
       rest=${entry#*$'\t'}
       path=${rest%%$'\t'*}
       rest=${rest#*$'\t'}
       rest=${rest#*$'\t'}
       sha=${rest%%$'\t'*}
+      if [ "$state" = same ] && { [ -z "${KB_PREV[$path]:-}" ] || [ "${KB_PREV[$path]}" = host ]; }; then sha=host; fi
       printf '%s %s\n' "$sha" "$path"
     done
     for old in "${!KB_PREV[@]}"; do [[ $old == dir:* ]] && printf '%s %s\n' "${KB_PREV[$old]}" "$old"; done

@@ -30,20 +30,26 @@ kb_main() {
   for name in ${skip//,/ }; do [[ " $KB_CHECKS " == *" $name "* ]] || kb_die 2 "--skip-preflight $name: no such check; checks: $KB_CHECKS"; done
   [ "$KB_ROOT" = / ] && KB_ROOT=""
 
-  kb_verify
+  kb_open_self
+  case $action in
+    info | check | uninstall) kb_verify ;;
+    # Everything that reads the payload reads the private copy kb_verify made of exactly what it hashed.
+    *) kb_stage; kb_verify "$KB_VERIFIED" ;;
+  esac
   case $action in
     info) kb_info ;;
     check) printf 'kbundle: %s: header and payload verified (payload sha256 %s)\n' "$(basename -- "$KB_SELF")" "$KB_PAYLOAD_SHA256" ;;
-    list) kb_payload | tar -tvzf - --exclude="$KB_META_DIR" ;;
+    list) tar -tvzf "$KB_VERIFIED" --exclude="$KB_META_DIR" ;;
     extract)
-      if ! { mkdir -p -- "$extract_dir" && kb_payload | tar -xzf - -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
+      if ! { mkdir -p -- "$extract_dir" && tar -xzf "$KB_VERIFIED" -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
       printf 'kbundle: unpacked into %s\n' "$extract_dir" ;;
     uninstall) kb_uninstall "$purge" ;;
     dry-run | install)
       [ -n "$KB_ROOT" ] && [ ! -d "$KB_ROOT" ] && kb_die 2 "--root $KB_ROOT: no such folder"
+      [ "$action" = install ] && kb_lock
       if [ "$action" = install ] && mkdir -p -- "$KB_ROOT$KB_STATE_DIR" "$(dirname -- "$KB_ROOT$KB_INSTALL_LOG")" 2>/dev/null; then KB_LOG_READY=1; fi
       if [ -z "$KB_ROOT" ]; then kb_preflight "$skip"; else KB_FAILS=(); kb_pf_other_site; [ ${#KB_FAILS[@]} -eq 0 ] || { printf '  %s\n' "${KB_FAILS[@]}" >&2; exit 3; }; fi
-      kb_stage
+      kb_unpack
       kb_read_journal
       kb_plan
       if [ "$action" = dry-run ]; then kb_dry_run; else kb_install; fi ;;
