@@ -78,6 +78,8 @@ roles:          $KB_ROLES
 arch:           $KB_ARCH
 kubernetes:     $KB_KUBERNETES
 kbundle:        $KB_TOOL_VERSION
+build serial:   ${KB_BUILD_SERIAL:-0}
+built:          ${KB_BUILD_TIME:-unknown}
 units:          $KB_UNITS
 header sha256:  $KB_HEADER_SHA256
 payload size:   $((10#$KB_PAYLOAD_SIZE))

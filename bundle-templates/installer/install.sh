@@ -88,23 +88,37 @@ kb_make_dirs() {
   done <"$KB_STAGE/$KB_DIR_TABLE"
 }
 
+# The site's block in /etc/hosts (KBUNDLE_HOSTS_FILE in tests): every other line stays as it was, a last line without
+# a newline included. A BEGIN whose END was lost ends nowhere: only the BEGIN line goes, every line after it stays.
+kb_hosts_file() { printf '%s' "${KBUNDLE_HOSTS_FILE:-/etc/hosts}"; }
+
+kb_hosts_wanted() {
+  local pair
+  printf '%s\n' "# BEGIN kbundle $KB_SITE"
+  for pair in $KB_HOSTS; do printf '%s %s\n' "${pair%%=*}" "${pair#*=}"; done
+  printf '%s\n' "# END kbundle $KB_SITE"
+}
+
 kb_hosts_block() {
-  local hosts=/etc/hosts begin="# BEGIN kbundle $KB_SITE" end="# END kbundle $KB_SITE" pair tmp
+  local hosts tmp
+  hosts=$(kb_hosts_file)
   tmp=$(mktemp "$KB_STAGE/hosts.XXXXXX")
-  kb_hosts_without_block <"$hosts" >"$tmp"
-  if [ "${1:-}" != remove ]; then
-    { printf '%s\n' "$begin"; for pair in $KB_HOSTS; do printf '%s %s\n' "${pair%%=*}" "${pair#*=}"; done; printf '%s\n' "$end"; } >>"$tmp"
-  fi
-  [ "$(cat -- "$tmp")" = "$(cat -- "$hosts")" ] || { cat -- "$tmp" >"$hosts" && kb_log "/etc/hosts: cluster block ${1:-updated}"; }
+  [ -f "$hosts" ] && kb_hosts_without_block <"$hosts" >"$tmp"
+  [ "${1:-}" != remove ] && kb_hosts_wanted >>"$tmp"
+  [ -f "$hosts" ] && [ "$(cat -- "$tmp")" = "$(cat -- "$hosts")" ] && return 0
+  # In place (not renamed over): /etc/hosts may be a bind mount (containers) or a link the host manages.
+  cat -- "$tmp" >"$hosts" && kb_log "$hosts: cluster block ${1:-updated}"
 }
 
 kb_hosts_without_block() {
-  local line inside=0
-  while IFS= read -r line; do
-    [ "$line" = "# BEGIN kbundle $KB_SITE" ] && { inside=1; continue; }
-    [ "$line" = "# END kbundle $KB_SITE" ] && { inside=0; continue; }
-    [ $inside -eq 0 ] && printf '%s\n' "$line"
+  local line inside=0 held=()
+  while IFS= read -r line || [ -n "$line" ]; do
+    if [ "$line" = "# BEGIN kbundle $KB_SITE" ]; then inside=1; held=(); continue; fi
+    if [ "$line" = "# END kbundle $KB_SITE" ] && [ $inside -eq 1 ]; then inside=0; held=(); continue; fi
+    if [ $inside -eq 1 ]; then held+=("$line"); else printf '%s\n' "$line"; fi
   done
+  if [ $inside -eq 1 ] && [ ${#held[@]} -gt 0 ]; then printf '%s\n' "${held[@]}"; fi
+  return 0
 }
 
 kb_install() {
@@ -171,6 +185,11 @@ kb_install() {
   if [ -z "$KB_ROOT" ] || [ -n "${KBUNDLE_SYSTEMCTL:-}" ]; then
     [ -z "$KB_ROOT" ] && kb_host_changes
     if [ -z "${KB_NO_START:-}" ]; then kb_start_units; fi
+  fi
+  if [ -n "$KB_ROOT" ]; then
+    local skipped="units (not started: $KB_UNITS), "
+    if [ -n "${KBUNDLE_SYSTEMCTL:-}" ] && [ -z "${KB_NO_START:-}" ]; then skipped=""; fi
+    kb_log "not applied under --root: ${skipped}sysctls, kernel modules, routes, /etc/hosts (they are the running host's)"
   fi
   kb_check_log install ok "$changes changes"
   kb_log "done: $changes changes"

@@ -1,14 +1,32 @@
 # journal.sh: what is installed (the journal: "<sha256> <path>" per file it wrote, "host <path>" per file the host
-# already had with the very bytes of the bundle (the host's: never removed), "dir dir:<path>" per folder it created),
+# already had with the very bytes of the bundle (the host's: never removed), "dir dir:<path>" per folder it created,
+# "serial <n>" the build serial of the bundle installed),
 # what this bundle would change (the plan), the dry run, and writing the journal back.
 # KB_PLAN: one "state<TAB>path<TAB>mode<TAB>sha<TAB>units" line per file; state is new, changed, same or folder (a
 # folder stands where the file goes: the install fails).
 declare -A KB_PREV=()
 KB_PLAN=()
+KB_INSTALLED_SERIAL=""
 kb_read_journal() {
   local sha path
   [ -f "$KB_ROOT$KB_STATE_DIR/journal" ] || return 0
-  while read -r sha path; do KB_PREV[$path]=$sha; done <"$KB_ROOT$KB_STATE_DIR/journal"
+  while read -r sha path; do
+    if [ "$sha" = serial ]; then KB_INSTALLED_SERIAL=$path; else KB_PREV[$path]=$sha; fi
+  done <"$KB_ROOT$KB_STATE_DIR/journal"
+}
+
+# SPEC §8: a bundle of an older build than the one installed (its serial is lower) is refused unless
+# --allow-downgrade: the same KB_BUILD_EPOCH no longer hides it.
+kb_check_downgrade() {
+  local mine=$((10#${KB_BUILD_SERIAL:-0})) installed
+  [[ $KB_INSTALLED_SERIAL =~ ^[0-9]+$ ]] || return 0
+  installed=$((10#$KB_INSTALLED_SERIAL))
+  [ "$mine" -lt "$installed" ] || return 0
+  if [ -n "${KB_ALLOW_DOWNGRADE:-}" ]; then
+    printf 'kbundle: warning: installing build %s of site %s over the newer build %s (--allow-downgrade)\n' "$mine" "$KB_SITE" "$installed" >&2
+    return 0
+  fi
+  kb_die 3 "this bundle is build $mine of site $KB_SITE; this host has build $installed installed, which is newer: refusing to downgrade (install the newer bundle, or pass --allow-downgrade to install this one anyway)"
 }
 
 kb_file_state() {
@@ -54,6 +72,46 @@ kb_sysctl_changes() {
   done <"$file"
 }
 
+# Modules the node loads that are not loaded here yet (built in or loaded: /sys/module/<name>).
+kb_module_changes() {
+  local file="$KB_STAGE$KB_MODULES_CONF" m
+  [ -f "$file" ] || return 0
+  while read -r m || [ -n "$m" ]; do
+    if [ -z "$m" ] || [[ $m == \#* ]]; then continue; fi
+    [ -d "$KB_PROC/sys/module/$m" ] || printf 'module   %s: load (modprobe)\n' "$m"
+  done <"$file"
+}
+
+kb_route_changes() {
+  local file="$KB_STAGE$KB_POD_ROUTES" subnet via gw
+  [ -f "$file" ] || return 0
+  while read -r subnet via gw || [ -n "$subnet" ]; do
+    [ "$via" = via ] && printf 'route    %s via %s (ip route replace)\n' "$subnet" "$gw"
+  done <"$file"
+}
+
+kb_hosts_changes() {
+  local hosts wanted current="" pair names=""
+  hosts=$(kb_hosts_file)
+  wanted=$(kb_hosts_wanted)
+  [ -f "$hosts" ] && current=$(kb_hosts_block_of <"$hosts")
+  for pair in $KB_HOSTS; do names+="${names:+, }${pair%%=*} ${pair#*=}"; done
+  if [ -z "$current" ]; then printf 'hosts    %s: add the block of site %s: %s\n' "$hosts" "$KB_SITE" "$names"
+  elif [ "$current" != "$wanted" ]; then printf 'hosts    %s: replace the block of site %s with: %s\n' "$hosts" "$KB_SITE" "$names"
+  else printf 'hosts    %s: the block of site %s is as it should be\n' "$hosts" "$KB_SITE"; fi
+}
+
+# The site's block as it stands in a hosts file, BEGIN and END lines included; nothing if it has none.
+kb_hosts_block_of() {
+  local line inside=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    [ "$line" = "# BEGIN kbundle $KB_SITE" ] && inside=1
+    [ $inside -eq 1 ] && printf '%s\n' "$line"
+    [ "$line" = "# END kbundle $KB_SITE" ] && inside=0
+  done
+  return 0
+}
+
 KB_AFFECTED=""
 kb_affected_units() {
   local entry state units u
@@ -84,7 +142,14 @@ kb_dry_run() {
   for u in $KB_UNITS; do
     if [[ $KB_AFFECTED == *" $u "* ]]; then printf 'unit     %s: enable, (re)start\n' "$u"; else printf 'unit     %s: unchanged\n' "$u"; fi
   done
-  [ -z "$KB_ROOT" ] && kb_sysctl_changes
+  if [ -z "$KB_ROOT" ]; then
+    kb_sysctl_changes
+    kb_module_changes
+    kb_route_changes
+    kb_hosts_changes
+  else
+    printf 'not applied under --root: sysctls, kernel modules, routes, /etc/hosts\n'
+  fi
   printf 'dry run: %d new, %d changed, %d same; nothing was changed\n' "$new" "$changed" "$same"
 }
 
@@ -106,5 +171,6 @@ kb_write_journal() {
     done
     for old in "${!KB_PREV[@]}"; do [[ $old == dir:* ]] && printf '%s %s\n' "${KB_PREV[$old]}" "$old"; done
     for d in "${KB_NEW_DIRS[@]}"; do printf 'dir dir:%s\n' "$d"; done
+    printf 'serial %s\n' "$((10#${KB_BUILD_SERIAL:-0}))"
   } | sort -u -k 2 >"$tmp" && mv -f -- "$tmp" "$KB_ROOT$KB_STATE_DIR/journal"
 }

@@ -57,6 +57,7 @@ kb_uninstall() {
   fi
   while read -r sha path; do
     if [ "$sha" = dir ]; then dirs+=("${path#dir:}"); continue; fi
+    [ "$sha" = serial ] && continue
     # The host had this very file before any install: it stays.
     if [ "$sha" = host ]; then kept=$((kept + 1)); continue; fi
     if [ -e "$KB_ROOT$path" ] || [ -L "$KB_ROOT$path" ]; then

@@ -23,6 +23,12 @@ public sealed record BundleManifest(
     /// <summary>2: <c>kubeNginx</c> is a list, one entry per arch (was one object).</summary>
     public const int CurrentFormat = 2;
 
+    /// <summary>The build's serial (SPEC §8): grows only when a build's output changes; 0 in manifests older than it.</summary>
+    public long BuildSerial { get; init; }
+
+    /// <summary>When the build with this serial was first made (UTC, ISO 8601).</summary>
+    public string? BuildTime { get; init; }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -14,9 +14,10 @@ namespace Bundler.Packaging;
 /// <summary>
 /// What package hands to sign: the manifest it wrote, every file it wrote (name in the artifacts folder) with its
 /// sha256 (hashed as written), and the previous build's signed SHA256SUMS, taken out of the folder before anything
-/// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical).
+/// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical), and the build's serial (sign
+/// records it in state once the folder is finished).
 /// </summary>
-public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous);
+public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous, BuildSerial? Build = null);
 
 // Writes: artifacts/<site>/<node>.run and manifest.json (--out), cache/packaging/ (one gzip member per shared binary, hash
 // records). First takes SHA256SUMS and its signature out of the folder: a folder being rewritten never looks finished.
@@ -41,15 +42,16 @@ public static class PackageStep
         ForgetUnfinishedOutputs(outDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
         var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
+        BuildSerial build;
         var cache = new MemberCache(Path.Combine(inputs.CacheDir, "packaging"));
         var members = await CompressSharedAsync(render, cache, mtime, reporter, cancellationToken).ConfigureAwait(false);
 
         var endMember = PayloadWriter.EndMember();
         using var hasher = new PayloadHasher();
-        var nodes = new NodeRecord[render.Nodes.Count];
+        var prepared = new PreparedNode[render.Nodes.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, render.Nodes.Count),
             new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (index, ct) =>
+            (index, _) =>
             {
                 var tree = render.Nodes[index];
                 var node = site.Node(tree.Node);
@@ -61,30 +63,66 @@ public static class PackageStep
                 var shared = tree.Files.Where(f => f.SourceFile is not null).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
                 var own = NodePayload.OwnMember(tree, record, mtime);
                 var (payloadSize, payloadSha) = cache.Payload(NodePayload.Key(shared, own), () => hasher.Hash(shared, own, endMember));
+                prepared[index] = new PreparedNode(node, tree, record, shared, own, payloadSize, payloadSha);
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
 
-                var header = BundleHeader.Render(template, BundleHeader.Metadata(site, node, tree.Units, pki.SourceDateEpoch), payloadSize, payloadSha);
-                var runFile = BundleLayout.RunFile(node.Name);
+        BundleManifest Of(IReadOnlyList<NodeRecord> nodes, BuildSerial build) => new BundleManifest(BundleManifest.CurrentFormat, ToolVersion,
+            new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256), pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
+        {
+            BuildSerial = build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
+        };
+        byte[] Header(PreparedNode p, BuildSerial build) =>
+            BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build), p.PayloadSize, p.PayloadSha256);
+
+        // The serial grows only when something this build writes differs from the last one: the fingerprint is every
+        // header and payload, and the manifest, as they would be without a serial.
+        using (var fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            fingerprint.AppendData(Of(prepared.Select(p => p.Record).ToList(), BuildSerial.Placeholder).ToBytes());
+            foreach (var p in prepared)
+                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {PayloadWriter.Sha256Hex(Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}\n"));
+            build = BuildSerial.Decide(inputs.StateDir, Convert.ToHexStringLower(fingerprint.GetCurrentHash()), BuildClock(inputs, pki));
+        }
+
+        var nodes = new NodeRecord[prepared.Length];
+        await Parallel.ForEachAsync(Enumerable.Range(0, prepared.Length),
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (index, ct) =>
+            {
+                var p = prepared[index];
+                var header = Header(p, build);
+                var runFile = BundleLayout.RunFile(p.Node.Name);
                 var runPath = Path.Combine(outDir, runFile);
-                var runSha = cache.UnchangedRun(runPath, header, header.Length + payloadSize);
+                var runSha = cache.UnchangedRun(runPath, header, header.Length + p.PayloadSize);
                 if (runSha is null)
                 {
-                    runSha = await WriteRunAsync(runPath, [header], shared, [own, endMember], ct).ConfigureAwait(false);
+                    runSha = await WriteRunAsync(runPath, [header], p.Shared, [p.Own, endMember], ct).ConfigureAwait(false);
                     cache.RecordRun(runPath, header, runSha);
                 }
                 var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
-                nodes[index] = record with { Bundle = new BundleRecord(runFile, header.Length + payloadSize, runSha, headerSha, payloadSize, payloadSha) };
-                reporter.Info($"{runFile}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
+                nodes[index] = p.Record with { Bundle = new BundleRecord(runFile, header.Length + p.PayloadSize, runSha, headerSha, p.PayloadSize, p.PayloadSha256) };
+                reporter.Info($"{runFile}: {header.Length + p.PayloadSize} bytes, payload sha256 {p.PayloadSha256}");
             }).ConfigureAwait(false);
 
-        var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
-            pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes);
+        var manifest = Of(nodes, build);
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
-        return new PackageResult(manifest, hashes, previous);
+        return new PackageResult(manifest, hashes, previous, build);
     }
+
+    /// <summary>A node's payload, ready to be put behind its header.</summary>
+    private sealed record PreparedNode(
+        Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256);
+
+    /// <summary>The time a new serial is stamped with: SOURCE_DATE_EPOCH when set (reproducible builds), else the build's clock.</summary>
+    private static DateTimeOffset BuildClock(BuildInputs inputs, PkiResult pki) =>
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SourceDateEpoch.Variable))
+            ? inputs.Clock.GetUtcNow()
+            : DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
 
     /// <summary>Compress once, share across nodes: one gzip member per distinct binary (path, mode, file), cached by content hash.</summary>
     private static async Task<ConcurrentDictionary<(string, UnixFileMode, string), SharedMember>> CompressSharedAsync(

@@ -57,6 +57,8 @@ public static class SignStep
         AtomicFile.WriteAllText(Path.Combine(outDir, BundleLayout.PublicKeyFile), signingKey.PublicKeyPem, NodeFile.Public);
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SignatureFile), signature, NodeFile.Public);
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SumsFile), sums, NodeFile.Public);
+        // The folder is finished: its serial is the site's latest (docs/pki.md: the one file of state not written by pki).
+        packaged.Build?.Record(inputs.StateDir);
         reporter.Info($"{BundleLayout.SumsFile}: {packaged.Sha256ByFile.Count} files, signed with ECDSA P-256");
         return Task.FromResult(new SignResult(sums, signature, signingKey.PublicKeyPem));
     }

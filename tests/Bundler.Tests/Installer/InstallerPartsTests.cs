@@ -83,4 +83,44 @@ public sealed class InstallerPartsTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Equal("fails: 0\n", stdout);
     }
+
+    [Fact]
+    public void GivenAnEtcdMemberWaitingForItsPeers_WhenTheHealthCheckWaits_ThenItNamesThePeersAndSaysToInstallThemTogether()
+    {
+        var site = SiteLoader.Parse("""
+            name: lab
+            kubernetes: 1.36.0
+            nodes:
+              - { name: m1, ip: 10.88.0.11, roles: [etcd, master] }
+              - { name: m2, ip: 10.88.0.12, roles: [etcd, master] }
+              - { name: e3, ip: 10.88.0.13, roles: [etcd] }
+              - { name: w1, ip: 10.88.0.21, roles: [worker] }
+            """, "site.yaml", PinCatalog.Default()).Site;
+
+        var (code, stdout, stderr) = Run(site, "m1", "health.sh", "kb_health etcd",
+            new() { ["KBUNDLE_HEALTH_CMD"] = "false", ["KBUNDLE_HEALTH_TIMEOUT"] = "0" });
+
+        Assert.Equal(1, code);
+        var all = stdout + stderr;
+        Assert.Contains("m2 (10.88.0.12)", all, StringComparison.Ordinal);
+        Assert.Contains("e3 (10.88.0.13)", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("w1", all, StringComparison.Ordinal);
+        Assert.Contains("install the etcd members together", all, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1 localhost\n10.0.0.9 last-line-without-newline", "127.0.0.1 localhost\n10.0.0.9 last-line-without-newline\n")]
+    [InlineData("127.0.0.1 localhost\n# BEGIN kbundle lab\n10.88.0.11 m1\n# END kbundle lab\n10.0.0.9 after\n", "127.0.0.1 localhost\n10.0.0.9 after\n")]
+    [InlineData("127.0.0.1 localhost\n# BEGIN kbundle lab\n10.88.0.11 m1\n10.0.0.9 after-a-lost-end-marker\n",
+        "127.0.0.1 localhost\n10.88.0.11 m1\n10.0.0.9 after-a-lost-end-marker\n")]
+    public void GivenAHostsFile_WhenTheClusterBlockIsTakenOut_ThenEveryOtherLineStays(string hosts, string expected)
+    {
+        var input = _dir.File("hosts.in");
+        File.WriteAllText(input, hosts);
+
+        var (code, stdout, stderr) = Run(Site(), "w1", "install.sh", $"kb_hosts_without_block < '{input}'");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(expected, stdout);
+    }
 }

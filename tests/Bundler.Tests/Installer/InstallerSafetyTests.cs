@@ -188,4 +188,27 @@ public sealed class InstallerSafetyTests : IDisposable
         Assert.False(File.Exists(_root + "/opt/k8s/bin/kubelet"));
         Assert.False(File.Exists(_root + "/var/lib/kbundle/journal"));
     }
+
+    [Fact]
+    public async Task GivenANewerBuildInstalled_WhenAnOlderBundleIsInstalled_ThenItRefusesWithExit3UnlessAllowed()
+    {
+        await _fx.BuildAsync();
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
+        await _fx.BuildAsync(_fx.Out("v2"));
+        Assert.Equal(0, Run(Bundle("w1", "v2"), "--root", _root).Code);
+        var journal = File.ReadAllLines(_root + "/var/lib/kbundle/journal");
+
+        var (code, stdout, stderr) = Run(Bundle(), "--root", _root);
+        var dry = Run(Bundle(), "--root", _root, "--dry-run");
+        var forced = Run(Bundle(), "--root", _root, "--allow-downgrade");
+
+        Assert.Contains("serial 2", journal);
+        Assert.True(code == 3, stdout + stderr);
+        Assert.Contains("this bundle is build 1 of site lab; this host has build 2 installed", stderr, StringComparison.Ordinal);
+        Assert.Contains("--allow-downgrade", stderr, StringComparison.Ordinal);
+        Assert.Equal(3, dry.Code);
+        Assert.True(forced.Code == 0, forced.Out + forced.Err);
+        Assert.Equal(PayloadWriter.Sha256Hex("/usr/bin/sort"), PayloadWriter.Sha256Hex(_root + "/opt/k8s/bin/kubelet"));
+        Assert.Contains("serial 1", File.ReadAllLines(_root + "/var/lib/kbundle/journal"));
+    }
 }
