@@ -17,12 +17,22 @@ namespace Bundler.Packaging;
 /// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical), and the build's serial (sign
 /// records it in state once the folder is finished).
 /// </summary>
-public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous, BuildSerial? Build = null);
+public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous, BuildSerial? Build = null)
+{
+    /// <summary>Each file's <see cref="FileIdentity"/> once written (null where there is none): sign re-checks them before it signs.</summary>
+    public IReadOnlyDictionary<string, FileIdentity?> IdentityByFile { get; init; } = new Dictionary<string, FileIdentity?>();
+}
 
 // Writes: artifacts/<site>/<node>.run and manifest.json (--out), cache/packaging/ (one gzip member per shared binary, hash
 // records). First takes SHA256SUMS and its signature out of the folder: a folder being rewritten never looks finished.
 public static class PackageStep
 {
+    /// <summary>
+    /// A bundle carries private keys and credentials: owner only (0700). Auditors read it as the owner (sha256sum,
+    /// kbundle verify); a field engineer runs it as root.
+    /// </summary>
+    public const UnixFileMode RunMode = NodeFile.SecretDir;
+
     public static string ToolVersion =>
         typeof(PackageStep).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
@@ -86,6 +96,7 @@ public static class PackageStep
         }
 
         var nodes = new NodeRecord[prepared.Length];
+        var identities = new ConcurrentDictionary<string, FileIdentity?>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(Enumerable.Range(0, prepared.Length),
             new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             async (index, ct) =>
@@ -100,6 +111,13 @@ public static class PackageStep
                     runSha = await WriteRunAsync(runPath, [header], p.Shared, [p.Own, endMember], ct).ConfigureAwait(false);
                     cache.RecordRun(runPath, header, runSha);
                 }
+                else if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(runPath) != RunMode)
+                {
+                    // An older build's bundle, world-readable: kept, but no longer readable by everyone.
+                    File.SetUnixFileMode(runPath, RunMode);
+                    cache.RecordRun(runPath, header, runSha);
+                }
+                identities[runFile] = FileIdentity.Of(runPath);
                 var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
                 nodes[index] = p.Record with { Bundle = new BundleRecord(runFile, header.Length + p.PayloadSize, runSha, headerSha, p.PayloadSize, p.PayloadSha256) };
                 reporter.Info($"{runFile}: {header.Length + p.PayloadSize} bytes, payload sha256 {p.PayloadSha256}");
@@ -109,9 +127,10 @@ public static class PackageStep
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());
+        identities[BundleLayout.ManifestFile] = FileIdentity.Of(Path.Combine(outDir, BundleLayout.ManifestFile));
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
-        return new PackageResult(manifest, hashes, previous, build);
+        return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities };
     }
 
     /// <summary>A node's payload, ready to be put behind its header.</summary>
@@ -158,7 +177,7 @@ public static class PackageStep
             }
             foreach (var bytes in after)
                 await hashing.WriteAsync(bytes, token).ConfigureAwait(false);
-        }, NodeFile.Executable, cancellationToken).ConfigureAwait(false);
+        }, RunMode, cancellationToken).ConfigureAwait(false);
         return Convert.ToHexStringLower(runHash.GetCurrentHash());
     }
 

@@ -85,7 +85,8 @@ public sealed class BundleFixture : IDisposable
     }
 
     /// <summary>The real fetch (offline, from the mirror folder), pki, render, package and sign steps into <paramref name="outDir"/>.</summary>
-    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false)
+    /// <param name="beforeSign">Runs between the package and sign steps (what else may touch the folder meanwhile).</param>
+    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false, Action? beforeSign = null)
     {
         File.WriteAllText(SitePath, SiteYaml);
         var options = new BuildOptions
@@ -100,6 +101,7 @@ public sealed class BundleFixture : IDisposable
         var pki = PkiStep.Run(inputs, reporter);
         var rendered = await RenderStep.RunAsync(inputs, fetched, nginx, pki.Material, reporter);
         var packaged = await PackageStep.RunAsync(inputs, rendered, fetched, nginx, pki, reporter);
+        beforeSign?.Invoke();
         var signed = await SignStep.RunAsync(inputs, packaged, pki.SigningKey, reporter);
         Reporter = reporter;
         return Last = new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed);
