@@ -22,8 +22,7 @@ public sealed record FileIdentity(ulong Device, ulong Inode, long Size, long Mod
         {
             if (Native.statx(AtFdCwd, path, 0, StatxBasicStats, out var s) != 0)
                 return null;
-            return new FileIdentity(((ulong)s.DevMajor << 32) | s.DevMinor, s.Ino, (long)s.Size,
-                s.MtimeSec * 1_000_000_000 + s.MtimeNsec, s.CtimeSec * 1_000_000_000 + s.CtimeNsec);
+            return From(s);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -32,6 +31,35 @@ public sealed record FileIdentity(ulong Device, ulong Inode, long Size, long Mod
         }
     }
 
+    /// <summary>The identity of an open file (statx with AT_EMPTY_PATH on its descriptor), or null where it cannot be had.</summary>
+    public static FileIdentity? Of(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (!OperatingSystem.IsLinux())
+            return null;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            if (Native.statx((int)handle.DangerousGetHandle(), "", AtEmptyPath, StatxBasicStats, out var s) != 0)
+                return null;
+            return From(s);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+    }
+
+    private static FileIdentity From(Statx s) => new(((ulong)s.DevMajor << 32) | s.DevMinor, s.Ino, (long)s.Size,
+        s.MtimeSec * 1_000_000_000 + s.MtimeNsec, s.CtimeSec * 1_000_000_000 + s.CtimeNsec);
+
+    private const int AtEmptyPath = 0x1000;
     private const int AtFdCwd = -100;
     private const uint StatxBasicStats = 0x7ff;
 

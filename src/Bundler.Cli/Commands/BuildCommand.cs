@@ -30,6 +30,10 @@ public static class BuildCommand
     private static readonly Option<string?> UntilOption = new("--until") { Description = "Stop after this step", HelpName = "STEP" };
     private static readonly Option<string?> TemplatesOption = new("--templates") { Description = "Folder of templates that replace files of bundle-templates/", HelpName = "DIR" };
     private static readonly Option<bool> RenewOption = new("--renew") { Description = "Re-issue every leaf certificate (CAs are kept)" };
+    private static readonly Option<bool> NewClusterOption = new("--new-cluster")
+    {
+        Description = "Make a new CA even though the output folder holds bundles signed by another key (a new cluster over them)",
+    };
     private static readonly Option<bool> JsonOption = Cli.Shared.Json();
 
     static BuildCommand()
@@ -42,7 +46,7 @@ public static class BuildCommand
         var command = new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign")
         {
             SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
-            TemplatesOption, RenewOption, JsonOption,
+            TemplatesOption, RenewOption, NewClusterOption, JsonOption,
         };
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
         return command;
@@ -65,6 +69,7 @@ public static class BuildCommand
             TemplatesDir = parse.GetValue(TemplatesOption),
             Renew = parse.GetValue(RenewOption),
             Json = parse.GetValue(JsonOption),
+            NewCluster = parse.GetValue(NewClusterOption),
         };
     }
 

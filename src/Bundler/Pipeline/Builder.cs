@@ -31,7 +31,15 @@ public static class Builder
         if (lockFile.Kubernetes != site.Kubernetes)
             throw new UserInputException($"{lockFile.Path}: pins Kubernetes {lockFile.Kubernetes}, but the site {site.SourcePath} asks for {site.Kubernetes}");
         lockFile.CheckProvides(site);
-        return new BuildInputs(site, lockFile, options) { Warnings = loaded.Warnings };
+        var inputs = new BuildInputs(site, lockFile, options) { Warnings = loaded.Warnings };
+        if (inputs.StateDir == options.LegacyStateDir(site.Name))
+            inputs = inputs with
+            {
+                Warnings = [.. inputs.Warnings, new Diagnostic(Severity.Warning, options.SitePath, 0, 0, "--state",
+                    $"using {inputs.StateDir}, where an older kbundle kept the state (relative to the working folder)",
+                    $"move it beside the site file, to {options.BesideSiteStateDir(site.Name)} (SPEC §6), or pass --state")],
+            };
+        return inputs;
     }
 
     public static async Task<BuildReport> BuildAsync(BuildOptions options, IBuildReporter reporter, CancellationToken cancellationToken = default)
@@ -51,6 +59,8 @@ public static class Builder
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(reporter);
+        // One build at a time per state and output folder, each a folder it can write, apart from each other.
+        using var folders = BuildFolders.Prepare(inputs);
         var run = new PipelineRunner(reporter, inputs.Options.Until);
         var fetched = await run.StepAsync(StepName.Fetch, ct => new FetchStep().RunAsync(inputs, reporter, ct), cancellationToken).ConfigureAwait(false);
         var nginx = await run.StepAsync(StepName.Nginx, ct => NginxStep.RunAsync(inputs, fetched!, reporter, ct), cancellationToken).ConfigureAwait(false);

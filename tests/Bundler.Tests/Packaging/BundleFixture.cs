@@ -107,6 +107,23 @@ public sealed class BundleFixture : IDisposable
         return Last = new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed);
     }
 
+    /// <summary>
+    /// <c>kbundle build</c> as a user types it for this fixture's site (offline, from the mirror folder). kube-nginx is a
+    /// cache hit: the stand-in sits under the key the nginx step computes, so no compiler runs, but the step still asks
+    /// for cc and make as on a real build machine (tests using this need them: ToolFact("cc", "make")).
+    /// </summary>
+    public async Task<List<string>> CommandLineAsync(string? outDir = null, string? stateDir = null)
+    {
+        File.WriteAllText(SitePath, SiteYaml);
+        var machine = NginxBuilder.MachineArch!.Value;
+        var toolchain = await NginxToolchain.FindAsync(machine, machine, ProcessRunner.Find);
+        var artifact = LockFile.Load(LockPath).Artifacts.Single(a => a.Name == NginxStep.SourceArtifact);
+        var cached = Path.Combine(Cache, "nginx", NginxBuilder.CacheKey(artifact, toolchain), NginxBuilder.BinaryName);
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        File.Copy(_binaries["kube-nginx"], cached, overwrite: true);
+        return ["build", SitePath, "--pins", LockPath, "--mirror", Mirror, "--offline", "--cache", Cache, "--state", stateDir ?? State, "--out", outDir ?? Out()];
+    }
+
     /// <summary>What the last build reported.</summary>
     public RecordingReporter Reporter { get; private set; } = new();
 
