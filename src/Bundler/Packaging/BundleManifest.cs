@@ -60,7 +60,11 @@ public sealed record NodeRecord(
     IReadOnlyList<string> PrivateKeys,
     IReadOnlyList<string> Units);
 
-public sealed record BundleRecord(string File, long Size, string Sha256, string HeaderSha256, long PayloadSize, string PayloadSha256);
+/// <param name="ContentSha256">
+/// sha256 of "&lt;sha256 of the header with build serial 0&gt; &lt;payload sha256&gt;": the same for two builds whose
+/// bundle installs the same thing, whatever their serials (every bundle of a build carries the build's serial).
+/// </param>
+public sealed record BundleRecord(string File, long Size, string Sha256, string HeaderSha256, long PayloadSize, string PayloadSha256, string? ContentSha256 = null);
 
 public sealed record FileRecord(string Path, string Mode, string Owner, long Size, string Sha256, string Kind, string? Component);
 

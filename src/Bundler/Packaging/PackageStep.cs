@@ -19,6 +19,9 @@ namespace Bundler.Packaging;
 /// </summary>
 public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous, BuildSerial? Build = null)
 {
+    /// <summary>The manifest.json the previous build left in the folder (what changed since), or null.</summary>
+    public BundleManifest? PreviousManifest { get; init; }
+
     /// <summary>Each file's <see cref="FileIdentity"/> once written (null where there is none): sign re-checks them before it signs.</summary>
     public IReadOnlyDictionary<string, FileIdentity?> IdentityByFile { get; init; } = new Dictionary<string, FileIdentity?>();
 }
@@ -48,6 +51,7 @@ public static class PackageStep
         var site = inputs.Site;
         var outDir = inputs.OutDir;
         Directory.CreateDirectory(outDir);
+        var previousManifest = ReadManifest(Path.Combine(outDir, BundleLayout.ManifestFile));
         var previous = SignedSums.TakeFrom(outDir);
         ForgetUnfinishedOutputs(outDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
@@ -91,7 +95,10 @@ public static class PackageStep
         {
             fingerprint.AppendData(Of(prepared.Select(p => p.Record).ToList(), BuildSerial.Placeholder).ToBytes());
             foreach (var p in prepared)
-                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {PayloadWriter.Sha256Hex(Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}\n"));
+            {
+                p.ContentSha256 = PayloadWriter.Sha256Hex(Encoding.ASCII.GetBytes($"{PayloadWriter.Sha256Hex(Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}"));
+                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {p.ContentSha256}\n"));
+            }
             build = BuildSerial.Decide(inputs.StateDir, Convert.ToHexStringLower(fingerprint.GetCurrentHash()), BuildClock(inputs, pki));
         }
 
@@ -119,8 +126,11 @@ public static class PackageStep
                 }
                 identities[runFile] = FileIdentity.Of(runPath);
                 var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
-                nodes[index] = p.Record with { Bundle = new BundleRecord(runFile, header.Length + p.PayloadSize, runSha, headerSha, p.PayloadSize, p.PayloadSha256) };
-                reporter.Info($"{runFile}: {header.Length + p.PayloadSize} bytes, payload sha256 {p.PayloadSha256}");
+                nodes[index] = p.Record with
+                {
+                    Bundle = new BundleRecord(runFile, header.Length + p.PayloadSize, runSha, headerSha, p.PayloadSize, p.PayloadSha256, p.ContentSha256),
+                };
+                reporter.Info($"{runFile}: {Sizes.Human(header.Length + p.PayloadSize)}, payload sha256 {p.PayloadSha256}");
             }).ConfigureAwait(false);
 
         var manifest = Of(nodes, build);
@@ -130,12 +140,15 @@ public static class PackageStep
         identities[BundleLayout.ManifestFile] = FileIdentity.Of(Path.Combine(outDir, BundleLayout.ManifestFile));
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
-        return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities };
+        return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities, PreviousManifest = previousManifest };
     }
 
     /// <summary>A node's payload, ready to be put behind its header.</summary>
     private sealed record PreparedNode(
-        Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256);
+        Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256)
+    {
+        public string? ContentSha256 { get; set; }
+    }
 
     /// <summary>The time a new serial is stamped with: SOURCE_DATE_EPOCH when set (reproducible builds), else the build's clock.</summary>
     private static DateTimeOffset BuildClock(BuildInputs inputs, PkiResult pki) =>
@@ -179,6 +192,19 @@ public static class PackageStep
                 await hashing.WriteAsync(bytes, token).ConfigureAwait(false);
         }, RunMode, cancellationToken).ConfigureAwait(false);
         return Convert.ToHexStringLower(runHash.GetCurrentHash());
+    }
+
+    /// <summary>The manifest the previous build left, to tell what changed; null when there is none or it cannot be read.</summary>
+    private static BundleManifest? ReadManifest(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? BundleManifest.Parse(File.ReadAllBytes(path), path) : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IntegrityException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A killed build leaves hidden .tmp files; none may survive into a finished folder.</summary>

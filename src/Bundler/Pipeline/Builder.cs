@@ -68,6 +68,6 @@ public static class Builder
         var rendered = await run.StepAsync(StepName.Render, ct => RenderStep.RunAsync(inputs, fetched!, nginx!, pki!.Material, reporter, ct), cancellationToken).ConfigureAwait(false);
         var packaged = await run.StepAsync(StepName.Package, ct => PackageStep.RunAsync(inputs, rendered!, fetched!, nginx!, pki!, reporter, ct), cancellationToken).ConfigureAwait(false);
         var signed = await run.StepAsync(StepName.Sign, ct => SignStep.RunAsync(inputs, packaged!, pki!.SigningKey, reporter, ct), cancellationToken).ConfigureAwait(false);
-        return run.Report(new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed));
+        return run.Report(new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed)) with { Inputs = inputs };
     }
 }
