@@ -79,6 +79,9 @@ public static class ManifestRecords
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(tree);
         var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        // kube-nginx is built, not fetched: the source it was built from is the component a reader looks for.
+        if (componentNames.Contains(ComponentTable.KubeNginx.Name))
+            componentNames.Add(NginxStep.SourceArtifact);
         var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
