@@ -33,6 +33,9 @@ public sealed record BundleManifest(
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>Every pinned image the build fetched (SPEC §7), in lock order; null when the lock pins none.</summary>
+    public IReadOnlyList<ImageRecord>? Images { get; init; }
+
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();
 
     public static BundleManifest Parse(byte[] bytes, string source) =>
@@ -69,7 +72,10 @@ public static class ManifestRecords
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(tree);
         var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+        // What the lock says for auditors (licence, checksum source) stays in the manifest's artifacts: a reworded comment
+        // must not change every bundle's node.json, and so every bundle.
+        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any"))
+            .Select(a => a with { License = null, ChecksumSource = null }).ToList();
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
             tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units);
