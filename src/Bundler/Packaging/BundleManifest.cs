@@ -34,7 +34,7 @@ public sealed record BundleManifest(
     };
 
     /// <summary>Every pinned image the build fetched (SPEC §7), in lock order; null when the lock pins none.</summary>
-    public IReadOnlyList<ImageRecord>? Images { get; init; }
+    public IReadOnlyList<PinnedImageRecord>? Images { get; init; }
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();
 

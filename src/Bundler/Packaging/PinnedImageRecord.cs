@@ -8,18 +8,18 @@ namespace Bundler.Packaging;
 /// digest (multi-arch index or single-platform manifest), and per arch of the site the platform manifest's digest and the
 /// bytes that platform ships (manifest, config, layers); what the lock says of it for auditors (licence, digest source).
 /// </summary>
-public sealed record ImageRecord(string Name, string Ref, string Digest, IReadOnlyList<ImagePlatformRecord> Platforms)
+public sealed record PinnedImageRecord(string Name, string Ref, string Digest, IReadOnlyList<ImagePlatformRecord> Platforms)
 {
     public string? License { get; init; }
 
     public string? ChecksumSource { get; init; }
 
-    public static ImageRecord Of(FetchedImage image)
+    public static PinnedImageRecord Of(FetchedImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
         var platforms = image.Platforms.OrderBy(p => p.Key)
             .Select(p => new ImagePlatformRecord(Names.Of(p.Key), p.Value.Manifest.Digest, p.Value.Size)).ToList();
-        return new ImageRecord(image.Pin.Name, image.Pin.Ref, image.Pin.Digest, platforms)
+        return new PinnedImageRecord(image.Pin.Name, image.Pin.Ref, image.Pin.Digest, platforms)
         {
             License = image.Pin.License,
             ChecksumSource = image.Pin.ChecksumSource,
