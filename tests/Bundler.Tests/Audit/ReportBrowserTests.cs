@@ -36,7 +36,7 @@ public sealed class ReportBrowserTests : IDisposable
     private async Task<(string Report, BundleManifest Manifest)> BuildAYearLaterAsync()
     {
         _fx.SiteYaml = _fx.SiteYaml.Replace("pki:\n  keyAlgorithm: ecdsa-p256\n", SiteWithShortCa, StringComparison.Ordinal);
-        SbomTests.PinImage(_fx);
+        ImagePins.Ensure(_fx);
         await _fx.BuildAsync();
         foreach (var file in Directory.EnumerateFiles(_fx.State, "front-proxy-*"))
             File.Delete(file);

@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using Bundler.Audit;
 using Bundler.Configuration;
 using Bundler.Packaging;
-using Bundler.Tests.Fetch.Images;
 using Bundler.Tests.Packaging;
 
 namespace Bundler.Tests.Audit;
@@ -11,23 +10,11 @@ namespace Bundler.Tests.Audit;
 /// <summary>sbom.cdx.json of a real build (fetch, pki, render, package, sign) that pins an image as well as artifacts.</summary>
 public sealed class SbomTests : IDisposable
 {
-    public const string ImageRef = "registry.example.invalid/test/busybox:v1";
-
     private readonly BundleFixture _fx = new();
 
     public SbomTests() => Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
 
     public void Dispose() => _fx.Dispose();
-
-    /// <summary>Pins a two-platform image (the amd64 site fetches its amd64 platform), carried in as the mirror's oci/ layout.</summary>
-    public static OciTestLayout PinImage(BundleFixture fx)
-    {
-        var layout = OciTestLayout.Build(Path.Combine(fx.Mirror, "oci"), "stand-in image layer"u8.ToArray());
-        fx.MoreLock = $"images:\n  - name: busybox\n    ref: {ImageRef}\n    license: GPL-2.0-only\n    digest: {layout.Index}\n" +
-                      "    # checksum source: the test built this image layout itself;\n    #   its platform manifests are in OciTestLayout\n";
-        fx.RewriteLock();
-        return layout;
-    }
 
     private async Task<(BundleManifest Manifest, byte[] Sbom, JsonNode Bom)> BuildAsync()
     {
@@ -50,7 +37,7 @@ public sealed class SbomTests : IDisposable
     [Fact]
     public async Task GivenABuildThatPinsAnImage_WhenItsSbomIsCheckedAgainstTheOfficialCycloneDx16Schema_ThenItIsValid()
     {
-        PinImage(_fx);
+        ImagePins.Ensure(_fx);
 
         var (manifest, sbom, bom) = await BuildAsync();
 
@@ -62,38 +49,48 @@ public sealed class SbomTests : IDisposable
     [Fact]
     public async Task GivenABuildThatPinsAnImage_WhenItsSbomIsRead_ThenEveryArtifactAndImageOfTheManifestAppearsWithAMatchingHash()
     {
-        var layout = PinImage(_fx);
+        ImagePins.Ensure(_fx);
 
         var (manifest, _, bom) = await BuildAsync();
 
-        Assert.NotEmpty(manifest.Artifacts);
+        // Expected values come from the lock and the mirror the test wrote, not from the code under test.
+        var lockFile = LockFile.Load(_fx.LockPath);
+        Assert.Equal(lockFile.Artifacts.Count, manifest.Artifacts.Count);
         foreach (var a in manifest.Artifacts)
         {
+            var pinned = lockFile.Artifacts.Single(p => p.Name == a.Name && p.Arch == a.Arch);
             var c = Component(bom, Sbom.Refs.Artifact(a));
-            Assert.Equal((a.Algorithm == "sha256" ? "SHA-256" : "SHA-512", a.Checksum), Hash(c));
-            Assert.Equal((a.Name, a.Version), ((string)c["name"]!, (string)c["version"]!));
-            Assert.Equal(a.Url, (string)c["externalReferences"]![0]!["url"]!);
-            Assert.Equal(a.License, (string?)c["licenses"]?[0]?["license"]?["id"]);
+            Assert.Equal(("SHA-256", pinned.Checksum), Hash(c));
+            Assert.Equal((pinned.Name, pinned.Version), ((string)c["name"]!, (string)c["version"]!));
+            Assert.Equal(pinned.Url, (string)c["externalReferences"]![0]!["url"]!);
+            Assert.Equal(pinned.License, (string?)c["licenses"]?[0]?["license"]?["id"]);
             Assert.StartsWith($"pkg:generic/{a.Name}@{a.Version}?", (string)c["purl"]!, StringComparison.Ordinal);
-            Assert.Contains("download_url=" + Purl.Encode(a.Url), (string)c["purl"]!, StringComparison.Ordinal);
+            Assert.Contains("download_url=" + pinned.Url.Replace("/", "%2F", StringComparison.Ordinal), (string)c["purl"]!, StringComparison.Ordinal);
             Assert.Contains(c["properties"]!.AsArray(), p => (string)p!["name"]! == "kbundle:checksumSource" && (string)p["value"]! == _fx.ChecksumSource);
         }
 
-        var image = Assert.Single(manifest.Images!);
-        var imageComponent = Component(bom, Sbom.Refs.Image(image));
-        Assert.Equal(("SHA-256", layout.Index["sha256:".Length..]), Hash(imageComponent));
-        Assert.Equal($"pkg:oci/busybox@{layout.Index}?repository_url=registry.example.invalid%2Ftest%2Fbusybox&tag=v1", (string)imageComponent["purl"]!);
-        Assert.Equal("GPL-2.0-only", (string)imageComponent["licenses"]![0]!["license"]!["id"]!);
-        var platform = Assert.Single(image.Platforms);
-        Assert.Equal(("amd64", layout.Platforms[Arch.Amd64].Manifest), (platform.Arch, platform.Digest));
-        Assert.Equal(("SHA-256", platform.Digest["sha256:".Length..]), Hash(Component(bom, Sbom.Refs.ImagePlatform(image, "amd64"))));
-        Assert.Equal("the test built this image layout itself; its platform manifests are in OciTestLayout", image.ChecksumSource);
+        Assert.NotEmpty(manifest.Images!);
+        Assert.Equal(lockFile.Images.Select(i => i.Name), manifest.Images!.Select(i => i.Name));
+        foreach (var image in manifest.Images!)
+        {
+            var pinned = lockFile.FindImage(image.Name)!;
+            var component = Component(bom, Sbom.Refs.Image(image));
+            Assert.Equal(("SHA-256", pinned.Digest["sha256:".Length..]), Hash(component));
+            var (repository, tag) = Purl.SplitTag(pinned.Ref);
+            Assert.Equal($"pkg:oci/{repository[(repository.LastIndexOf('/') + 1)..]}@{pinned.Digest}?repository_url={repository.Replace("/", "%2F", StringComparison.Ordinal)}&tag={tag}",
+                (string)component["purl"]!);
+            Assert.Equal(pinned.License, (string?)component["licenses"]?[0]?["license"]?["id"]);
+            var platform = Assert.Single(image.Platforms);
+            Assert.Equal("amd64", platform.Arch);
+            Assert.True(File.Exists(Path.Combine(_fx.Mirror, "oci", "blobs", "sha256", platform.Digest["sha256:".Length..])), platform.Digest);
+            Assert.Equal(("SHA-256", platform.Digest["sha256:".Length..]), Hash(Component(bom, Sbom.Refs.ImagePlatform(image, "amd64"))));
+        }
     }
 
     [Fact]
     public async Task GivenABuild_WhenItsSbomIsRead_ThenKubeNginxNamesItsSourceAsAncestorAndEachBundleDependsOnWhatItCarries()
     {
-        PinImage(_fx);
+        ImagePins.Ensure(_fx);
 
         var (manifest, _, bom) = await BuildAsync();
 
@@ -113,7 +110,7 @@ public sealed class SbomTests : IDisposable
             Assert.Equal(("SHA-256", sums[node.Bundle!.File]), Hash(Component(bom, Sbom.Refs.Bundle(node))));
             var carried = dependencies[Sbom.Refs.Bundle(node)];
             Assert.Equal(node.Components.Select(Sbom.Refs.Artifact).Append("kube-nginx:amd64")
-                .Concat(node.Units.Contains("kubelet") ? ["image:busybox:amd64"] : []).Order(), carried.Order());
+                .Concat(node.Units.Contains("kubelet") ? manifest.Images!.Select(i => Sbom.Refs.ImagePlatform(i, "amd64")) : []).Order(), carried.Order());
         }
         Assert.Contains(manifest.Nodes, n => n.Units.Contains("kubelet"));
         Assert.All(dependencies.Values.SelectMany(d => d), r => Component(bom, r));
