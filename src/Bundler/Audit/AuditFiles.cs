@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Bundler.Layout;
 using Bundler.Packaging;
 
@@ -14,13 +15,25 @@ public static class AuditFiles
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(manifestBytes);
-        var report = new ReportInput(manifest, PayloadWriter.Sha256Hex(manifestBytes), tool, KeyFingerprint.Sha256(publicKeyPem), history);
+        var serial = BuildSerialOf(manifestBytes);
+        var report = new ReportInput(manifest, PayloadWriter.Sha256Hex(manifestBytes), tool, KeyFingerprint.Sha256(publicKeyPem), history) { BuildSerial = serial };
         return new Dictionary<string, byte[]>(StringComparer.Ordinal)
         {
-            [BundleLayout.SbomFile] = Sbom.Render(manifest, tool),
+            [BundleLayout.SbomFile] = Sbom.Render(manifest, tool, serial),
             [BundleLayout.ReportFile] = AuditReport.Render(report),
             [BundleLayout.InstallFile] = InstallOrder.Render(manifest),
         };
+    }
+
+    /// <summary>
+    /// The manifest's <c>buildSerial</c> (SPEC §8: it grows when a build's output differs), read from its bytes so that a
+    /// manifest of any format version gives it when it has one; null when it has none.
+    /// </summary>
+    public static long? BuildSerialOf(byte[] manifestBytes)
+    {
+        ArgumentNullException.ThrowIfNull(manifestBytes);
+        using var document = JsonDocument.Parse(manifestBytes);
+        return document.RootElement.TryGetProperty("buildSerial", out var serial) && serial.TryGetInt64(out var value) ? value : null;
     }
 
     /// <summary>Writes the files into <paramref name="outDir"/> and returns each one's sha256, for SHA256SUMS.</summary>

@@ -8,8 +8,14 @@ using Bundler.Pki;
 
 namespace Bundler.Audit;
 
-/// <summary>What a report is made from: the build's manifest (and its hash), the tool, the signing key, and the build's history.</summary>
-public sealed record ReportInput(BundleManifest Manifest, string ManifestSha256, ToolIdentity Tool, string SigningKeyFingerprint, ReportHistory History);
+/// <summary>
+/// What a report is made from: the build's manifest (and its hash, and its <c>buildSerial</c> when it has one), the tool,
+/// the signing key, and the build's history.
+/// </summary>
+public sealed record ReportInput(BundleManifest Manifest, string ManifestSha256, ToolIdentity Tool, string SigningKeyFingerprint, ReportHistory History)
+{
+    public long? BuildSerial { get; init; }
+}
 
 /// <summary>How soon a certificate expires, counted from the report's date; the report colours rows and timeline marks by it.</summary>
 public enum Urgency { Ok, Warning, Critical, Expired }
@@ -100,6 +106,8 @@ public static class AuditReport
         Fact(page, "Site file sha256", m.Site.SourceSha256, code: true);
         Fact(page, "Tool", $"{ToolIdentity.Name} {input.Tool.Version}");
         Fact(page, "Tool commit", input.Tool.Commit ?? "unknown (built outside a git work tree)", code: input.Tool.Commit is not null);
+        if (input.BuildSerial is { } serial)
+            Fact(page, "Build serial", serial.ToString(CultureInfo.InvariantCulture));
         Fact(page, "Manifest written by", $"{ToolIdentity.Name} {m.ToolVersion} (manifest format {m.FormatVersion})");
         Fact(page, "Signing key SHA-256", input.SigningKeyFingerprint, code: true);
         Fact(page, "manifest.json sha256", input.ManifestSha256, code: true);

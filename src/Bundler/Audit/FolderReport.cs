@@ -35,7 +35,10 @@ public static class FolderReport
             history = shipped ?? new ReportHistory(asOf, BuildChanges.NotCompared($"{directory} holds no report of its own; pass --against OLD to compare with another build"));
         }
         var publicKey = File.ReadAllText(publicKeyFile ?? Path.Combine(directory, BundleLayout.PublicKeyFile));
-        return AuditReport.Render(new ReportInput(manifest, PayloadWriter.Sha256Hex(manifestBytes), ToolIdentity.Current, KeyFingerprint.Sha256(publicKey), history));
+        return AuditReport.Render(new ReportInput(manifest, PayloadWriter.Sha256Hex(manifestBytes), ToolIdentity.Current, KeyFingerprint.Sha256(publicKey), history)
+        {
+            BuildSerial = AuditFiles.BuildSerialOf(manifestBytes),
+        });
     }
 
     /// <summary>Runs <c>kbundle verify</c>'s checks; any failure is an integrity error naming every failed check.</summary>

@@ -35,13 +35,14 @@ public static class Sbom
     /// <summary>The namespace of the serial number's name-based UUID (RFC 4122's URL namespace; the name is a URN of the content hash).</summary>
     private static readonly Guid UrlNamespace = new("6ba7b811-9dad-11d1-80b4-00c04fd430c8");
 
-    public static byte[] Render(BundleManifest manifest, ToolIdentity tool)
+    /// <param name="buildSerial">The manifest's build serial, when it has one (a property of the BOM's metadata).</param>
+    public static byte[] Render(BundleManifest manifest, ToolIdentity tool, long? buildSerial = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(tool);
-        var body = Document(manifest, tool, serial: null);
+        var body = Document(manifest, tool, buildSerial, serial: null);
         var serial = NameBasedUuid(UrlNamespace, "urn:kbundle:sbom:" + Convert.ToHexStringLower(SHA256.HashData(Bytes(body))));
-        return Bytes(Document(manifest, tool, "urn:uuid:" + serial));
+        return Bytes(Document(manifest, tool, buildSerial, "urn:uuid:" + serial));
     }
 
     /// <summary>The bom-ref of each thing a BOM names; dependencies and tests find components by these.</summary>
@@ -60,7 +61,7 @@ public static class Sbom
         public static string Bundle(NodeRecord node) => $"bundle:{node.Name}";
     }
 
-    private static JsonObject Document(BundleManifest m, ToolIdentity tool, string? serial)
+    private static JsonObject Document(BundleManifest m, ToolIdentity tool, long? buildSerial, string? serial)
     {
         var doc = new JsonObject
         {
@@ -71,7 +72,7 @@ public static class Sbom
         if (serial is not null)
             doc["serialNumber"] = serial;
         doc["version"] = 1;
-        doc["metadata"] = Metadata(m, tool);
+        doc["metadata"] = Metadata(m, tool, buildSerial);
         var images = m.Images ?? [];
         doc["components"] = Array(
             m.Artifacts.Select(a => Artifact(a, m.KubeNginx ?? []))
@@ -85,7 +86,7 @@ public static class Sbom
         return doc;
     }
 
-    private static JsonObject Metadata(BundleManifest m, ToolIdentity tool) => new JsonObject
+    private static JsonObject Metadata(BundleManifest m, ToolIdentity tool, long? buildSerial) => new JsonObject
     {
         ["timestamp"] = DateTimeOffset.FromUnixTimeSeconds(m.SourceDateEpoch).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
         ["lifecycles"] = new JsonArray(new JsonObject { ["phase"] = "build" }),
@@ -110,6 +111,7 @@ public static class Sbom
     }.With(
         ("manifestFormat", m.FormatVersion.ToString(CultureInfo.InvariantCulture)),
         ("toolVersion", m.ToolVersion),
+        ("buildSerial", buildSerial?.ToString(CultureInfo.InvariantCulture)),
         ("sourceDateEpoch", m.SourceDateEpoch.ToString(CultureInfo.InvariantCulture)));
 
     private static JsonObject Artifact(ArtifactRecord a, IReadOnlyList<NginxProvenance> builds)

@@ -41,6 +41,17 @@ public sealed class AuditOutputsTests : IDisposable
         Assert.Equal(("Verified OK", 0), (signature.Out.Trim(), signature.Code));
     }
 
+    [ToolFact("openssl", "sha256sum")]
+    public async Task GivenABuild_WhenTheSigningKeyIsFingerprintedWithOpenssl_ThenTheReportShowsTheSameSha256()
+    {
+        await _fx.BuildAsync();
+
+        var der = BundleFixture.Run("bash", ["-c", "openssl pkey -pubin -in signing.pub -outform DER | sha256sum"], workDir: _fx.Out());
+
+        Assert.Equal(0, der.Code);
+        Assert.Contains($"<th scope=\"row\">Signing key SHA-256</th><td><code>{der.Out[..64]}</code></td>", Report, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task GivenARebuildWithNothingChanged_EvenADayLater_ThenTheSbomReportAndInstallOrderAreByteIdentical()
     {

@@ -71,5 +71,27 @@ public sealed class AuditReportTests
         Assert.Null(ReportHistory.FromReport("<html>no history</html>"u8.ToArray()));
     }
 
+    [Theory]
+    [InlineData(7L)]
+    [InlineData(null)]
+    public void GivenAManifestWithOrWithoutABuildSerial_WhenTheAuditFilesAreMade_ThenTheReportAndTheSbomShowItWhenThereIsOne(long? serial)
+    {
+        var manifest = Manifest();
+        var json = System.Text.Json.Nodes.JsonNode.Parse(manifest.ToBytes())!.AsObject();
+        if (serial is not null)
+            json["buildSerial"] = serial;
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+
+        var files = AuditFiles.Render(manifest, Encoding.UTF8.GetBytes(json.ToJsonString()), key.ExportSubjectPublicKeyInfoPem(),
+            new ReportHistory(AsOf, BuildChanges.FirstBuild()), new ToolIdentity("0.1.0", null));
+
+        var report = Encoding.UTF8.GetString(files["report.html"]);
+        var sbom = files["sbom.cdx.json"];
+        Assert.Equal(serial is not null, report.Contains("<tr><th scope=\"row\">Build serial</th><td>7</td></tr>", StringComparison.Ordinal));
+        var properties = System.Text.Json.Nodes.JsonNode.Parse(sbom)!["metadata"]!["properties"]!.AsArray();
+        Assert.Equal(serial is not null, properties.Any(p => (string)p!["name"]! == "kbundle:buildSerial" && (string)p["value"]! == "7"));
+        Assert.DoesNotContain(serial is null ? "Build serial" : "no such text", report, StringComparison.Ordinal);
+    }
+
     private static int CountOf(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
 }
