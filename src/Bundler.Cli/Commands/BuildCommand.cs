@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using Bundler.Audit;
 using Bundler.Fetch;
+using Bundler.Layout;
 using Bundler.Pipeline;
 using Spectre.Console;
 
@@ -104,6 +106,7 @@ public static class BuildCommand
         {
             WriteSummary(report, output);
             WriteBundles(report, output);
+            WriteInstallOrder(report, output);
         }
         if (report.Error is { } error)
             output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {ExitCodes.Message(error)}" : $"error: {error}");
@@ -131,6 +134,8 @@ public static class BuildCommand
         if (report.Inputs is not { } inputs || report.Outputs.Package is not { } packaged)
             return;
         var bundles = BundleChanges.Of(inputs.OutDir, packaged);
+        if (bundles.Count == 0)
+            return;
         var changed = bundles.Count(b => b.Change != BundleChanges.Unchanged);
         var signed = report.Outputs.Sign is null ? "; NOT SIGNED (the sign step did not run)" : "";
         output.Out.WriteLine($"Bundles in {inputs.OutDir} (build serial {packaged.Manifest.BuildSerial}, built {packaged.Manifest.BuildTime}; " +
@@ -140,6 +145,14 @@ public static class BuildCommand
             output.Out.WriteLine($"  {b.File.PadRight(width)}  {Sizes.Human(b.Size),10}  {b.Change}");
         foreach (var gone in BundleChanges.Removed(packaged))
             output.Out.WriteLine($"  {gone.PadRight(width)}  {"",10}  removed");
+    }
+
+    /// <summary>For the field engineers: the order to install the bundles in, as INSTALL.txt has it (once package ran).</summary>
+    public static void WriteInstallOrder(BuildReport report, CliOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (report.Outputs.Package?.Manifest is { } manifest)
+            output.Out.Write($"Install order ({BundleLayout.InstallFile} beside the bundles):\n{InstallOrder.RenderSteps(manifest)}");
     }
 
     private static string Shorten(string? text)

@@ -68,7 +68,7 @@ public sealed class FetchStep(FetchSettings? settings = null)
         var images = await FetchImagesAsync(inputs, reporter, cancellationToken).ConfigureAwait(false);
 
         var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
-            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null)).ToList();
+            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null, a.License, a.ChecksumSource)).ToList();
         reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
         return new FetchResult(records, files) { Sources = sources, Images = images };
     }

@@ -162,6 +162,9 @@ public static partial class BundleDiff
             else if (path.EndsWith(".crt", StringComparison.Ordinal) && certificateFiles.Contains(path))
                 // Said above, certificate by certificate; PEM lines tell a reader nothing.
                 continue;
+            else if (o.Content is null || n.Content is null)
+                // Views made from manifest records (the report's "changes since the previous build") carry no contents.
+                yield return new DiffChange(kind, path, $"file changed: {path} sha256 {o.Sha256} -> {n.Sha256}");
             else
             {
                 // Kubeconfigs carry client keys, the encryption config its key: secrets show as "changed", never as text;
@@ -198,7 +201,8 @@ public static partial class BundleDiff
     [GeneratedRegex(@"-----BEGIN (?<label>[A-Z0-9 ]+)-----.*?-----END \k<label>-----", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex PemBlock();
 
-    private static bool IsBinary(PayloadFile file) => file.Content is null || file.Content.AsSpan().Contains((byte)0);
+    private static bool IsBinary(PayloadFile file) =>
+        file.Kind is { } kind ? kind == "binary" : file.Content is null || file.Content.AsSpan().Contains((byte)0);
 
     private static string Date(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

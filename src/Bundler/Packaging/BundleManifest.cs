@@ -23,8 +23,8 @@ public sealed record BundleManifest(
     /// <summary>2: <c>kubeNginx</c> is a list, one entry per arch (was one object).</summary>
     public const int CurrentFormat = 2;
 
-    /// <summary>The build's serial (SPEC §8): grows only when a build's output changes; 0 in manifests older than it.</summary>
-    public long BuildSerial { get; init; }
+    /// <summary>The build's serial (SPEC §8): grows only when a build's output changes; absent in manifests older than it.</summary>
+    public long? BuildSerial { get; init; }
 
     /// <summary>When the build with this serial was first made (UTC, ISO 8601).</summary>
     public string? BuildTime { get; init; }
@@ -38,6 +38,9 @@ public sealed record BundleManifest(
         // The only enum in the manifest is kubeNginx's arch: written as the site file spells it (amd64, arm64).
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
+
+    /// <summary>Every pinned image the build fetched (SPEC §7), in lock order; null when the lock pins none.</summary>
+    public IReadOnlyList<PinnedImageRecord>? Images { get; init; }
 
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();
 
@@ -82,7 +85,10 @@ public static class ManifestRecords
         // kube-nginx is built, not fetched: the source it was built from is the component a reader looks for.
         if (componentNames.Contains(ComponentTable.KubeNginx.Name))
             componentNames.Add(NginxStep.SourceArtifact);
-        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+        // What the lock says for auditors (licence, checksum source) stays in the manifest's artifacts: a reworded comment
+        // must not change every bundle's node.json, and so every bundle.
+        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any"))
+            .Select(a => a with { License = null, ChecksumSource = null }).ToList();
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
             tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units);

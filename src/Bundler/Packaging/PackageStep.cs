@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Bundler.Audit;
 using Bundler.Fetch;
 using Bundler.Layout;
 using Bundler.Nginx;
@@ -26,8 +27,9 @@ public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<
     public IReadOnlyDictionary<string, FileIdentity?> IdentityByFile { get; init; } = new Dictionary<string, FileIdentity?>();
 }
 
-// Writes: artifacts/<site>/<node>.run and manifest.json (--out), cache/packaging/ (one gzip member per shared binary, hash
-// records). First takes SHA256SUMS and its signature out of the folder: a folder being rewritten never looks finished.
+// Writes: artifacts/<site>/<node>.run, manifest.json, sbom.cdx.json, report.html and INSTALL.txt (--out), cache/packaging/
+// (one gzip member per shared binary, hash records). First takes SHA256SUMS and its signature out of the folder: a folder
+// being rewritten never looks finished.
 public static class PackageStep
 {
     /// <summary>
@@ -53,6 +55,8 @@ public static class PackageStep
         Directory.CreateDirectory(outDir);
         var previousManifest = ReadManifest(Path.Combine(outDir, BundleLayout.ManifestFile));
         var previous = SignedSums.TakeFrom(outDir);
+        // Read before anything here is replaced: the report says what changed since the build this folder held.
+        var before = PreviousBuild.Read(outDir, previous, pki.SigningKey.PublicKeyPem);
         ForgetUnfinishedOutputs(outDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
         var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
@@ -84,7 +88,8 @@ public static class PackageStep
         BundleManifest Of(IReadOnlyList<NodeRecord> nodes, BuildSerial build) => new BundleManifest(BundleManifest.CurrentFormat, ToolVersion,
             new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256), pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
         {
-            BuildSerial = build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
+            BuildSerial = build.Number == 0 ? null : build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
+            Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
         };
         byte[] Header(PreparedNode p, BuildSerial build) =>
             BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build), p.PayloadSize, p.PayloadSha256);
@@ -140,6 +145,14 @@ public static class PackageStep
         identities[BundleLayout.ManifestFile] = FileIdentity.Of(Path.Combine(outDir, BundleLayout.ManifestFile));
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
+        var history = before.HistoryFor(manifestBytes, manifest, inputs.Clock.GetUtcNow());
+        var audit = AuditFiles.Render(manifest, manifestBytes, pki.SigningKey.PublicKeyPem, history, ToolIdentity.Current);
+        foreach (var (name, sha) in AuditFiles.Write(outDir, audit))
+        {
+            hashes[name] = sha;
+            identities[name] = FileIdentity.Of(Path.Combine(outDir, name));
+        }
+        reporter.Info($"{string.Join(", ", audit.Keys)}: written ({history.Changes.Basis})");
         return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities, PreviousManifest = previousManifest };
     }
 

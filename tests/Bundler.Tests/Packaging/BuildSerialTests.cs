@@ -31,10 +31,10 @@ public sealed class BuildSerialTests : IDisposable
         await _fx.BuildAsync(_fx.Out("changed"));
         await _fx.BuildAsync(_fx.Out("changed-again"));
 
-        Assert.Equal(1, Manifest(_fx.Out("first")).BuildSerial);
-        Assert.Equal(1, Manifest(_fx.Out("same")).BuildSerial);
-        Assert.Equal(2, Manifest(_fx.Out("changed")).BuildSerial);
-        Assert.Equal(2, Manifest(_fx.Out("changed-again")).BuildSerial);
+        Assert.Equal(1L, Manifest(_fx.Out("first")).BuildSerial);
+        Assert.Equal(1L, Manifest(_fx.Out("same")).BuildSerial);
+        Assert.Equal(2L, Manifest(_fx.Out("changed")).BuildSerial);
+        Assert.Equal(2L, Manifest(_fx.Out("changed-again")).BuildSerial);
         // Every bundle of a build carries the build's serial, also those whose own bytes did not change (m1 has no kubelet).
         Assert.Equal("1", Header(_fx.Out("first"), "m1", HeaderKeys.BuildSerial));
         Assert.Equal("2", Header(_fx.Out("changed"), "m1", HeaderKeys.BuildSerial));
