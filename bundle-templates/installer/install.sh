@@ -102,12 +102,15 @@ kb_hosts_wanted() {
 kb_hosts_block() {
   local hosts tmp
   hosts=$(kb_hosts_file)
-  tmp=$(mktemp "$KB_STAGE/hosts.XXXXXX")
+  # Uninstall has no staging folder: a private temporary file, removed here.
+  tmp=$(mktemp "${KB_STAGE:-${TMPDIR:-/tmp}}/.kbundle-hosts.XXXXXX") || { kb_log "warning: cannot rewrite $hosts (no temporary file)"; return 0; }
   [ -f "$hosts" ] && kb_hosts_without_block <"$hosts" >"$tmp"
   [ "${1:-}" != remove ] && kb_hosts_wanted >>"$tmp"
-  [ -f "$hosts" ] && [ "$(cat -- "$tmp")" = "$(cat -- "$hosts")" ] && return 0
   # In place (not renamed over): /etc/hosts may be a bind mount (containers) or a link the host manages.
-  cat -- "$tmp" >"$hosts" && kb_log "$hosts: cluster block ${1:-updated}"
+  if ! [ -f "$hosts" ] || [ "$(cat -- "$tmp")" != "$(cat -- "$hosts")" ]; then
+    cat -- "$tmp" >"$hosts" && kb_log "$hosts: cluster block ${1:-updated}"
+  fi
+  rm -f -- "$tmp"
 }
 
 kb_hosts_without_block() {

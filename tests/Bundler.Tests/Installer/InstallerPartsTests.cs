@@ -123,4 +123,23 @@ public sealed class InstallerPartsTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Equal(expected, stdout);
     }
+
+    [Fact]
+    public void GivenAHostsFileWithAStaleBlockAndNoStagingFolder_WhenTheBlockIsWrittenThenRemoved_ThenOnlyTheBlockChangesAndNoTemporaryFileStays()
+    {
+        var hosts = _dir.File("hosts");
+        File.WriteAllText(hosts, "127.0.0.1 localhost\n# BEGIN kbundle lab\n10.0.0.1 old\n# END kbundle lab\n10.0.0.9 last");
+        var tmp = _dir.File("tmp");
+        Directory.CreateDirectory(tmp);
+        var env = new Dictionary<string, string> { ["KBUNDLE_HOSTS_FILE"] = hosts, ["TMPDIR"] = tmp };
+
+        var written = Run(Site(), "w1", "install.sh", "kb_hosts_block", env);
+        var afterWrite = File.ReadAllText(hosts);
+        var removed = Run(Site(), "w1", "install.sh", "kb_hosts_block remove", env);
+
+        Assert.True(written.Code == 0 && removed.Code == 0, written.Err + removed.Err);
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 last\n# BEGIN kbundle lab\n10.88.0.11 m1\n10.88.0.21 w1\n# END kbundle lab\n", afterWrite);
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 last\n", File.ReadAllText(hosts));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp));
+    }
 }
