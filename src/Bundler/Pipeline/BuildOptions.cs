@@ -54,7 +54,7 @@ public sealed record BuildOptions
     public string? LegacyStateDir(string site, string? workingDirectory = null)
     {
         var legacy = Path.Combine(Path.GetFullPath(workingDirectory ?? Directory.GetCurrentDirectory()), "state", site);
-        return StateDir is null && legacy != BesideSiteStateDir(site) && File.Exists(Path.Combine(legacy, "ca.crt")) ? legacy : null;
+        return StateDir is null && legacy != BesideSiteStateDir(site) && File.Exists(Path.Combine(legacy, Pki.CertificateTable.Ca + ".crt")) ? legacy : null;
     }
 
     public string ResolveOutDir(string site) => Path.GetFullPath(OutDir ?? Path.Combine("artifacts", site));
