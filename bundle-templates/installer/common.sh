@@ -121,7 +121,11 @@ kb_lock() {
   printf 'pid %s, started %s, %s of node %s of site %s\n' "$$" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(basename -- "$KB_SELF")" "$KB_NODE" "$KB_SITE" >"$lock"
 }
 
-kb_systemctl() { ${KBUNDLE_SYSTEMCTL:-systemctl} "$@"; }
+# Services must not inherit the installer's lock: a daemon holding the descriptor would hold the lock after we exit.
+kb_systemctl() {
+  if [ -n "${KB_LOCK_FD:-}" ]; then ${KBUNDLE_SYSTEMCTL:-systemctl} "$@" {KB_LOCK_FD}>&-
+  else ${KBUNDLE_SYSTEMCTL:-systemctl} "$@"; fi
+}
 
 # The port a component of this node binds, by name (KB_PORTS: "component:name=number ...", from the roles table).
 kb_port() {

@@ -110,6 +110,33 @@ public sealed class InstallerSafetyTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenAServiceTheInstallerStartedStillRunning_WhenTheInstallerRunsAgain_ThenTheLockIsFree()
+    {
+        await _fx.BuildAsync();
+        var pids = Path.Combine(_fx.Root, "daemons");
+        // A systemctl that, like the end-to-end hosts' stand-in, starts each unit as a background process of its own.
+        _env["KBUNDLE_SYSTEMCTL"] = Script("systemctl",
+            $"#!/bin/bash\ncase $1 in is-active) exit 3 ;; restart) (setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $! >> '{pids}') ;; esac\nexit 0\n");
+        _env["KBUNDLE_HEALTH_CMD"] = Script("health", "#!/bin/bash\nexit 0\n");
+        try
+        {
+            var first = Run(Bundle(), "--root", _root);
+            Assert.True(first.Code == 0, first.Out + first.Err);
+            Assert.True(File.Exists(pids), "the stand-in started no service");
+
+            var again = Run(Bundle(), "--root", _root);
+
+            Assert.True(again.Code == 0, again.Out + again.Err);
+            Assert.DoesNotContain("another kbundle installer", again.Err, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var pid in File.Exists(pids) ? File.ReadAllLines(pids) : [])
+                await ProcessRunner.RunAsync("kill", [pid.Trim()]);
+        }
+    }
+
+    [Fact]
     public async Task GivenAHostFileIdenticalToTheBundles_WhenInstalledThenUninstalled_ThenTheHostKeepsIt()
     {
         await _fx.BuildAsync();
