@@ -45,6 +45,7 @@ public static class InspectCommand
                 certificates = v.Certificates,
                 privateKeys = v.Record?.PrivateKeys ?? [],
                 units = v.Header.GetValueOrDefault(HeaderKeys.Units, "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                images = v.Record?.Images ?? [],
             }), BundleManifest.Json));
             return ExitCodes.Success;
         }
@@ -67,7 +68,20 @@ public static class InspectCommand
             var keys = v.Files.Where(f => f.Path.EndsWith(".key", StringComparison.Ordinal)).Select(f => f.Path).ToList();
             o.WriteLine($"  private keys ({keys.Count}): {string.Join(" ", keys)}");
             o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault(HeaderKeys.Units)}");
+            WriteImages(o, v);
         }
         return ExitCodes.Success;
+    }
+
+    /// <summary>The images the node's images-&lt;arch&gt;.tar holds: ref, pinned index digest, this arch's manifest digest, bytes.</summary>
+    private static void WriteImages(TextWriter o, BundleView v)
+    {
+        var images = v.Record?.Images ?? [];
+        if (images.Count == 0)
+            return;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  images ({images.Count}, {images.Sum(i => i.Size)} bytes):"));
+        foreach (var image in images)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    {image.Name} {image.Ref} index {image.Digest} {image.Arch} manifest {image.ManifestDigest} {image.Size} bytes"));
     }
 }

@@ -74,6 +74,8 @@ public static class BundleDiff
                 lines.AddRange(Secrets.Diff(path, Encoding.UTF8.GetString(o.Content!), Encoding.UTF8.GetString(n.Content!)));
         }
 
+        lines.AddRange(CompareImages(before, after));
+
         var oldCerts = before.Certificates.ToLookup(c => (c.Path, c.Subject));
         var newCerts = after.Certificates.ToLookup(c => (c.Path, c.Subject));
         foreach (var key in oldCerts.Select(g => g.Key).Union(newCerts.Select(g => g.Key)).OrderBy(k => k.Path, StringComparer.Ordinal).ThenBy(k => k.Subject, StringComparer.Ordinal))
@@ -95,6 +97,24 @@ public static class BundleDiff
                       (detail.Count > 0 ? "; " + string.Join("; ", detail) : ""));
         }
         return lines;
+    }
+
+    /// <summary>The images of the node's archive (its node.json), by lock name: added, removed, or pinned to another digest.</summary>
+    private static IEnumerable<string> CompareImages(BundleView before, BundleView after)
+    {
+        var old = (before.Record?.Images ?? []).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var @new = (after.Record?.Images ?? []).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        foreach (var name in old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal))
+        {
+            old.TryGetValue(name, out var o);
+            @new.TryGetValue(name, out var n);
+            if (o is null)
+                yield return $"image added: {name} {n!.Ref}@{n.Digest} ({n.Arch} manifest {n.ManifestDigest}, {n.Size} bytes)";
+            else if (n is null)
+                yield return $"image removed: {name} {o.Ref}@{o.Digest}";
+            else if (o.Ref != n.Ref || o.Digest != n.Digest || o.ManifestDigest != n.ManifestDigest)
+                yield return $"image changed: {name} {o.Ref}@{o.Digest} -> {n.Ref}@{n.Digest} ({n.Arch} manifest {o.ManifestDigest} -> {n.ManifestDigest})";
+        }
     }
 
     private static bool IsBinary(PayloadFile file) => file.Content is null || file.Content.AsSpan().Contains((byte)0);

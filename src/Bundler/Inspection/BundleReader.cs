@@ -117,16 +117,26 @@ public sealed class BundleReader
             {
                 if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
                     continue;
+                var name = entry.Name;
+                if (entry.Length > ContentLimit)
+                {
+                    // An image archive (hundreds of MB): hashed as it streams by, never held in memory.
+                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                    var buffer = new byte[1 << 20];
+                    int read;
+                    while (entry.DataStream is { } stream && (read = stream.Read(buffer)) > 0)
+                        hash.AppendData(buffer, 0, read);
+                    files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), entry.Length, Convert.ToHexStringLower(hash.GetHashAndReset()), null));
+                    continue;
+                }
                 using var data = new MemoryStream();
                 entry.DataStream?.CopyTo(data);
                 var bytes = data.ToArray();
-                var name = entry.Name;
                 if (name == BundleLayout.NodeRecord)
                     record = JsonSerializer.Deserialize<NodeRecord>(bytes, BundleManifest.Json);
                 if (name.StartsWith(BundleLayout.MetaDir + "/", StringComparison.Ordinal))
                     continue;
-                files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), bytes.LongLength, PayloadWriter.Sha256Hex(bytes),
-                    bytes.Length <= ContentLimit ? bytes : null));
+                files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), bytes.LongLength, PayloadWriter.Sha256Hex(bytes), bytes));
             }
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

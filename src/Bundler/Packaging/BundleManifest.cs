@@ -33,6 +33,9 @@ public sealed record BundleManifest(
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>The add-ons the first master applies, in order (SPEC §7): name, source, the manifest's sha256, the images it names.</summary>
+    public IReadOnlyList<AddonRecord>? Addons { get; init; }
+
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();
 
     public static BundleManifest Parse(byte[] bytes, string source) =>
@@ -52,7 +55,11 @@ public sealed record NodeRecord(
     IReadOnlyList<FileRecord> Files,
     IReadOnlyList<CertificateRecord> Certificates,
     IReadOnlyList<string> PrivateKeys,
-    IReadOnlyList<string> Units);
+    IReadOnlyList<string> Units)
+{
+    /// <summary>The images its images-&lt;arch&gt;.tar holds (nodes that run a kubelet), lock order; null for the others.</summary>
+    public IReadOnlyList<ImageRecord>? Images { get; init; }
+}
 
 public sealed record BundleRecord(string File, long Size, string Sha256, string HeaderSha256, long PayloadSize, string PayloadSha256);
 
@@ -70,17 +77,22 @@ public static class ManifestRecords
         ArgumentNullException.ThrowIfNull(tree);
         var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
         var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+        var archive = tree.Files.FirstOrDefault(f => f.Archive is not null)?.Archive;
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
-            tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units);
+            tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units)
+        {
+            Images = archive?.Records,
+        };
     }
 
     /// <summary>A file's record: generated files are hashed here, binaries carry the hash their shared member recorded.</summary>
     public static FileRecord File(NodeFile file, SharedMember? member)
     {
         ArgumentNullException.ThrowIfNull(file);
-        if (file.Content is null == (file.SourceFile is null) || file.SourceFile is not null && member is null)
-            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content or a source file (with its shared member)");
+        var sources = (file.Content is null ? 0 : 1) + (file.SourceFile is null ? 0 : 1) + (file.Archive is null ? 0 : 1);
+        if (sources != 1 || file.Content is null && member is null)
+            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content, a source file or an image archive (with its shared member)");
         var (size, sha) = file.Content is { } content ? (content.LongLength, PayloadWriter.Sha256Hex(content)) : (member!.ContentSize, member.ContentSha256);
         return new FileRecord(file.Path, BundleLayout.Octal(file.Mode), "root:root", size, sha, file.Kind.ToString().ToLowerInvariant(), file.Component);
     }
