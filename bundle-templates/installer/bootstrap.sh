@@ -31,7 +31,7 @@ kb_bootstrap() {
     while IFS= read -r rest; do kb_log "  $rest"; done <<<"$out"
     recorded[$manifest]=$sha
     # Written whole after each manifest: a run cut short re-applies only what it had not recorded.
-    for rest in "${!recorded[@]}"; do printf '%s %s\n' "${recorded[$rest]}" "$rest"; done | sort -k 2 >"$record.new" && mv -f -- "$record.new" "$record"
+    for rest in "${!recorded[@]}"; do printf '%s %s\n' "${recorded[$rest]}" "$rest"; done | LC_ALL=C sort -k 2 >"$record.new" && mv -f -- "$record.new" "$record"
     applied=$((applied + 1))
   done
   kb_check_log bootstrap ok "$applied applied, $skipped applied before"

@@ -161,6 +161,35 @@ public sealed class PackageStepTests : IDisposable
     }
 
     [Fact]
+    public async Task GivenASiteAddOn_WhenPackaged_ThenTheFirstMasterCarriesItsManifestAndAppliesItAfterCoreDnsInSiteOrder()
+    {
+        var dashboard = "apiVersion: v1\nkind: Namespace\nmetadata: {name: dashboard}\n"u8.ToArray();
+        Directory.CreateDirectory(Path.Combine(_fx.Root, "addons"));
+        File.WriteAllBytes(Path.Combine(_fx.Root, "addons", "dashboard.yaml"), dashboard);
+        _fx.SiteYaml += $"addons:\n  - name: coredns\n  - name: dashboard\n    manifest: {{ file: addons/dashboard.yaml, sha256: {BundleFixture.Sha256(dashboard)} }}\n";
+
+        await _fx.BuildAsync();
+
+        var manifest = BundleManifest.Parse(File.ReadAllBytes(Path.Combine(_fx.Out(), "manifest.json")), "manifest.json");
+        var view = Bundler.Inspection.BundleDiff.Load(Path.Combine(_fx.Out(), "m1.run")).Single();
+        var file = view.Files.Single(f => f.Path == NodePaths.Addon("dashboard"));
+        Assert.Equal(dashboard, file.Content);
+        Assert.Equal("0600", file.Mode);
+        Assert.Contains(view.Files, f => f.Path == NodePaths.Addon("coredns"));
+        Assert.Equal("/etc/kubernetes/bootstrap/cluster-admins.yaml /etc/kubernetes/bootstrap/apiserver-kubelet-client.yaml /etc/kubernetes/addons/coredns.yaml /etc/kubernetes/addons/dashboard.yaml",
+            view.Header[HeaderKeys.BootstrapManifests]);
+        Assert.Equal(["coredns", "dashboard"], manifest.Addons!.Select(a => a.Name));
+        Assert.Equal(("built-in", null), (manifest.Addons![0].Source, manifest.Addons[0].Sha256));
+        Assert.Equal(("addons/dashboard.yaml", BundleFixture.Sha256(dashboard)), (manifest.Addons[1].Source, manifest.Addons[1].Sha256));
+        foreach (var worker in new[] { "w1", "w2" })
+        {
+            var other = Bundler.Inspection.BundleDiff.Load(Path.Combine(_fx.Out(), worker + ".run")).Single();
+            Assert.DoesNotContain(other.Files, f => f.Path.StartsWith(NodePaths.AddonsDir, StringComparison.Ordinal));
+            Assert.Equal("", other.Header[HeaderKeys.BootstrapManifests]);
+        }
+    }
+
+    [Fact]
     public void GivenNoSourceDateEpoch_ThenOneIsStoredInStateAndReused()
     {
         Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", null);

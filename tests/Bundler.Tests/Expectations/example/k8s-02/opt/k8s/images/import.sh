@@ -22,9 +22,8 @@ sandbox=(
 # "name digest labels" per image. ctr images ls prints REF TYPE DIGEST SIZE PLATFORMS LABELS; SIZE holds a space
 # ("1.2 MiB") and LABELS (k=v,k=v or -) none, so the labels are the last word.
 present() {
-  local ref type digest rest
-  "${ctr[@]}" images ls | tail -n +2 | while read -r ref type digest rest; do printf '%s %s %s\n' "$ref" "$digest" "${rest##* }"; done
-  : "$type"
+  local ref digest rest
+  "${ctr[@]}" images ls | tail -n +2 | while read -r ref _ digest rest; do printf '%s %s %s\n' "$ref" "$digest" "${rest##* }"; done
 }
 
 # Whether a line of $1 starts with $2.
