@@ -58,12 +58,13 @@ public sealed partial record LockFile
     {
         ArgumentNullException.ThrowIfNull(site);
         var bag = new DiagnosticBag(site.SourcePath);
-        var pinned = Images.Count == 0 ? "(none)" : string.Join(", ", Images.Select(i => i.Name));
+        var allowed = Images.Count == 0
+            ? "pin it in the lock's images: (docs/images.md); the lock has none"
+            : $"allowed: a name from the lock's images: ({string.Join(", ", Images.Select(i => i.Name))}); or pin it there (docs/images.md)";
         void Need(string name, Location at, string field, string why)
         {
             if (FindImage(name) is null)
-                bag.Error(at, field, $"{why} '{name}', which the lock {Path} does not pin",
-                    $"allowed: a name from the lock's images: ({pinned}); or pin it there (docs/images.md)");
+                bag.Error(at, field, $"{why} '{name}', which the lock {Path} does not pin", allowed);
         }
         Need(SandboxImage, Location.None, "nodes", "every node that runs a kubelet needs the sandbox image");
         for (var i = 0; i < site.Addons.Length; i++)

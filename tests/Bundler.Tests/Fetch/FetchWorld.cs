@@ -65,9 +65,12 @@ public sealed class FetchWorld : IDisposable
     public string WriteLock(params string[] entries)
     {
         var path = Path.Combine(Root, "lock.yaml");
-        File.WriteAllText(path, "kubernetes: 1.36.0\nartifacts:\n" + string.Join("", entries) + "images:\n" + SeedNodeImages());
+        File.WriteAllText(path, "kubernetes: 1.36.0\nartifacts:\n" + string.Join("", entries) + NodeImagesSection());
         return path;
     }
+
+    /// <summary>The lock's <c>images:</c> section with the sandbox and CoreDNS stand-ins, whose blobs this puts in the cache.</summary>
+    public string NodeImagesSection() => "images:\n" + SeedNodeImages();
 
     /// <summary>The stand-in sandbox and CoreDNS images (TEST STAND-INS, a few bytes each), in the cache; their lock entries.</summary>
     private string SeedNodeImages()
