@@ -19,6 +19,7 @@ public static class Cli
             InspectCommand.Create(output),
             VerifyCommand.Create(output),
             DiffCommand.Create(output),
+            ReportCommand.Create(output),
             CompletionCommand.Create(output),
         };
         return root;

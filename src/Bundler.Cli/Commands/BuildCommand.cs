@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
+using Bundler.Audit;
 using Bundler.Fetch;
+using Bundler.Layout;
 using Bundler.Pipeline;
 using Spectre.Console;
 
@@ -75,7 +77,10 @@ public static class BuildCommand
         if (options.Json)
             WriteJson(report, output);
         else
+        {
             WriteSummary(report, output);
+            WriteInstallOrder(report, output);
+        }
         if (report.Error is { } error)
             output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {error.Message}" : $"error: {error}");
         return report.ExitCode;
@@ -90,6 +95,14 @@ public static class BuildCommand
             table.AddRow(Steps.Name(step.Step), $"{step.Duration:hh\\:mm\\:ss\\.ff}", step.Status.ToString(), Markup.Escape(Shorten(step.Detail)));
         table.AddRow("Total", $"{report.Total:hh\\:mm\\:ss\\.ff}", report.ExitCode == 0 ? "Succeeded" : $"Failed (exit {report.ExitCode})", "");
         output.Console.Write(table);
+    }
+
+    /// <summary>For the field engineers: the order to install the bundles in, as INSTALL.txt has it (once package ran).</summary>
+    public static void WriteInstallOrder(BuildReport report, CliOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (report.Outputs.Package?.Manifest is { } manifest)
+            output.Out.Write($"Install order ({BundleLayout.InstallFile} beside the bundles):\n{InstallOrder.RenderSteps(manifest)}");
     }
 
     private static string Shorten(string? text)

@@ -70,6 +70,8 @@ public static class InspectCommand
             o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault(HeaderKeys.Units)}");
             WriteImages(o, v);
         }
+        if (Directory.Exists(options.Target) && BundleLayout.AuditFiles.Where(f => File.Exists(Path.Combine(options.Target, f))).ToList() is { Count: > 0 } audit)
+            output.Out.WriteLine($"for auditors (signed with the bundles): {string.Join(", ", audit)}; kbundle report {options.Target} re-creates the report");
         return ExitCodes.Success;
     }
 

@@ -15,12 +15,18 @@ public sealed record LockImage(string Name, ImageReference Reference, string Dig
     public string PinnedRef => Reference.DigestName(Digest);
 
     public override string ToString() => $"{Name} ({Ref}@{Digest})";
+
+    /// <summary>The SPDX licence expression the lock names, for the SBOM; null when it names none.</summary>
+    public string? License { get; init; }
+
+    /// <summary>Where the digest was read, from the entry's <c># checksum source:</c> comment; null when it has none.</summary>
+    public string? ChecksumSource { get; init; }
 }
 
 // The images: section (SPEC §7), kept apart from the artifacts: parser.
 public sealed partial record LockFile
 {
-    private static readonly string[] ImageKeys = ["name", "ref", "digest"];
+    private static readonly string[] ImageKeys = ["name", "ref", "digest", "license"];
 
     /// <summary>Every pinned image, in lock order; empty when the lock has no <c>images:</c>.</summary>
     public IReadOnlyList<LockImage> Images { get; init; } = [];
@@ -80,7 +86,7 @@ public sealed partial record LockFile
         bag.ThrowIfErrors();
     }
 
-    private static List<LockImage> ReadImages(YamlFields top, DiagnosticBag bag)
+    private static List<LockImage> ReadImages(YamlFields top, DiagnosticBag bag, LockComments comments)
     {
         var images = new List<LockImage>();
         var list = top.Sequence("images");
@@ -93,9 +99,12 @@ public sealed partial record LockFile
                 bag.Error(YamlFields.At(list.Children[i]), field, "must be a mapping (name:, ref:, digest:)");
                 continue;
             }
-            var image = ReadImage(new YamlFields(node, bag, field, ImageKeys), bag);
+            var fields = new YamlFields(node, bag, field, ImageKeys);
+            var image = ReadImage(fields, bag);
+            var license = ReadLicense(fields, bag);
             if (image is null)
                 continue;
+            image = image with { License = license, ChecksumSource = comments.Read(node, ChecksumSourceComment) };
             if (seen.TryGetValue(image.Name, out var first))
                 bag.Error(image.At, $"{field}.name", $"'{image.Name}' is already pinned at line {first.Line}", "allowed: one entry per image name");
             else

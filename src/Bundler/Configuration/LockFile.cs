@@ -37,6 +37,12 @@ public sealed record LockArtifact(
 
     /// <summary>The upstream OpenPGP detached signature, verified on fetch besides the checksum (SPEC §5); null when the lock names none.</summary>
     public LockSignature? Signature { get; init; }
+
+    /// <summary>The SPDX licence expression the lock names (<c>license: Apache-2.0</c>), for the SBOM; null when it names none.</summary>
+    public string? License { get; init; }
+
+    /// <summary>Where the checksum was read, from the entry's reviewed <c># checksum source:</c> comment; null when it has none.</summary>
+    public string? ChecksumSource { get; init; }
 }
 
 /// <summary>
@@ -55,7 +61,10 @@ public sealed record LockSignature(string Url, IReadOnlyList<string> Keys, strin
 public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyList<LockArtifact> Artifacts)
 {
     private static readonly string[] TopKeys = ["kubernetes", "artifacts", "images"];
-    private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind", "signature"];
+    private static readonly string[] ArtifactKeys = ["name", "version", "arch", "url", "sha256", "sha512", "files", "install", "kind", "signature", "license"];
+
+    /// <summary>The comment that says where an entry's checksum was read (docs/pins.md); carried into the manifest and the report.</summary>
+    public const string ChecksumSourceComment = "checksum source";
     private static readonly string[] Arches = ["amd64", "arm64", "any"];
 
     // Every lock value has a grammar (issue 12 #4): versions, names and paths end up in unit files, manifests and
@@ -127,6 +136,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         var list = f.Sequence("artifacts", required: true);
         var seen = new Dictionary<(string, string), Location>();
         var keys = new SignatureKeys(System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path)) ?? ".", "keys"));
+        var comments = new LockComments(yaml);
         for (var i = 0; list is not null && i < list.Children.Count; i++)
         {
             var field = $"artifacts[{i}]";
@@ -138,9 +148,10 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             var fields = new YamlFields(node, bag, field, ArtifactKeys);
             var artifact = ReadArtifact(fields, bag, field);
             var signature = ReadSignature(fields, bag, keys);
+            var license = ReadLicense(fields, bag);
             if (artifact is null)
                 continue;
-            artifact = artifact with { Signature = signature };
+            artifact = artifact with { Signature = signature, License = license, ChecksumSource = comments.Read(node, ChecksumSourceComment) };
             if (seen.TryGetValue((artifact.Name, artifact.Arch), out var first))
                 bag.Error(artifact.At, $"{field}.name", $"'{artifact.Name}' for {artifact.Arch} is already pinned at line {first.Line}",
                     "allowed: one entry per name and arch");
@@ -149,7 +160,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             artifacts.Add(artifact);
         }
         CheckOneSourcePerNodePath(artifacts, bag);
-        var images = ReadImages(f, bag);
+        var images = ReadImages(f, bag, comments);
         bag.ThrowIfErrors();
         return new LockFile(path, kubernetes, artifacts) { Images = images };
     }
@@ -221,6 +232,18 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
         if (bag.Errors.Count() > errorsBefore)
             return null;
         return new LockArtifact(name, version, arch, url, algorithm!, checksum!, files, install, kind, f.Location);
+    }
+
+    /// <summary><c>license:</c> of an artifact or image: an SPDX expression of listed ids (<see cref="SpdxLicense"/>), or null when absent.</summary>
+    private static string? ReadLicense(YamlFields f, DiagnosticBag bag)
+    {
+        var license = f.Scalar("license");
+        if (license is not null && SpdxLicense.Check(license) is var (problem, allowed))
+        {
+            bag.Error(f.AtValue("license"), f.Field("license"), problem, allowed);
+            return null;
+        }
+        return license;
     }
 
     [GeneratedRegex("^[0-9A-F]{40}$")]

@@ -4,10 +4,12 @@ using Bundler.Fetch.Images;
 namespace Bundler.Fetch;
 
 /// <summary>
-/// An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum), and the fingerprint
-/// of the lock key whose OpenPGP signature verified it (null when the lock names no signature).
+/// An upstream artifact as the manifest records it (SPEC §2: name, version, arch, URL, checksum), the fingerprint
+/// of the lock key whose OpenPGP signature verified it (null when the lock names no signature), and what the lock says of
+/// it for auditors: its SPDX licence and where its checksum was read (each null when the lock does not say).
 /// </summary>
-public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null);
+public sealed record ArtifactRecord(string Name, string Version, string Arch, string Url, string Algorithm, string Checksum, string? SignedBy = null,
+    string? License = null, string? ChecksumSource = null);
 
 /// <summary>
 /// What the fetch step hands on: every verified artifact, and for each (arch, node path) the local,

@@ -72,7 +72,7 @@ public sealed class FetchStep(FetchSettings? settings = null)
         var addons = await ReadAddonsAsync(site, a => entries[(addonArtifacts[a.Name].Algorithm, addonArtifacts[a.Name].Checksum)], cancellationToken).ConfigureAwait(false);
 
         var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
-            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null)).ToList();
+            signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null, a.License, a.ChecksumSource)).ToList();
         reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
         if (addons.Count > 0)
             reporter.Info($"fetch: {addons.Count} add-on manifest(s) verified: {string.Join(", ", addons.Select(a => a.Addon.Name))}");

@@ -69,6 +69,9 @@ public static class BundleDiff
                 lines.Add($"binary changed: {path} sha256 {o.Sha256} -> {n.Sha256}");
             else if (path.EndsWith(".key", StringComparison.Ordinal))
                 lines.Add($"private key replaced: {path} (contents not shown)");
+            else if (o.Content is null || n.Content is null)
+                // Views made from manifest records (the report's "changes since the previous build") carry no contents.
+                lines.Add($"file changed: {path} sha256 {o.Sha256} -> {n.Sha256}");
             else
                 // Kubeconfigs carry client keys, the encryption config its key: secrets show as "changed", never as text.
                 lines.AddRange(Secrets.Diff(path, Encoding.UTF8.GetString(o.Content!), Encoding.UTF8.GetString(n.Content!)));
@@ -117,7 +120,9 @@ public static class BundleDiff
         }
     }
 
-    private static bool IsBinary(PayloadFile file) => file.Content is null || file.Content.AsSpan().Contains((byte)0);
+    /// <summary>Compared by hash: binaries and image archives (a bundle's view holds no bytes of a large file), and anything that is not text.</summary>
+    private static bool IsBinary(PayloadFile file) =>
+        file.Kind is { } kind ? kind is "binary" or "images" : file.Content is null || file.Content.AsSpan().Contains((byte)0);
 
     private static string Date(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

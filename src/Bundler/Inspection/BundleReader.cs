@@ -12,7 +12,11 @@ using Bundler.Pki;
 namespace Bundler.Inspection;
 
 /// <summary>One entry of a payload as read back: regular files keep their bytes when small (configs, certs) for diffs.</summary>
-public sealed record PayloadFile(string Path, string Mode, long Size, string Sha256, byte[]? Content);
+public sealed record PayloadFile(string Path, string Mode, long Size, string Sha256, byte[]? Content)
+{
+    /// <summary>The manifest's kind of the file (binary, config, privatekey, ...) when known; files read from a payload have none.</summary>
+    public string? Kind { get; init; }
+}
 
 /// <summary>What a <c>.run</c> holds, read from its header and payload without running it.</summary>
 public sealed record BundleView(

@@ -79,6 +79,10 @@ public static class Verifier
                     Add(run!, "not listed in SHA256SUMS", "");
             if (!listed.ContainsKey(BundleLayout.ManifestFile))
                 Add(BundleLayout.ManifestFile, "not listed in SHA256SUMS", "");
+            // The SBOM, the report and INSTALL.txt are signed like the bundles (builds before them had none).
+            foreach (var name in BundleLayout.AuditFiles)
+                if (File.Exists(Path.Combine(directory, name)) && !listed.ContainsKey(name))
+                    Add(name, "not listed in SHA256SUMS", "");
         }
 
         BundleManifest? manifest = null;

@@ -14,6 +14,12 @@ public static class BundleLayout
     public const string PublicKeyFile = "signing.pub";
     public const string RunExtension = ".run";
 
+    /// <summary>For auditors and field engineers (SPEC §9): written beside the bundles, listed in SHA256SUMS.</summary>
+    public const string SbomFile = "sbom.cdx.json";
+    public const string ReportFile = "report.html";
+    public const string InstallFile = "INSTALL.txt";
+    public static readonly IReadOnlyList<string> AuditFiles = [SbomFile, ReportFile, InstallFile];
+
     /// <summary>Payload folder the installer reads and never installs: the file table and the node's record.</summary>
     public const string MetaDir = ".kbundle";
     public const string FileTable = MetaDir + "/files.tsv";

@@ -33,6 +33,9 @@ public sealed record BundleManifest(
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>Every pinned image the build fetched (SPEC §7), in lock order; null when the lock pins none.</summary>
+    public IReadOnlyList<PinnedImageRecord>? Images { get; init; }
+
     /// <summary>The add-ons the first master applies, in order (SPEC §7): name, source, the manifest's sha256, the images it names.</summary>
     public IReadOnlyList<AddonRecord>? Addons { get; init; }
 
@@ -76,7 +79,10 @@ public static class ManifestRecords
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(tree);
         var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any")).ToList();
+        // What the lock says for auditors (licence, checksum source) stays in the manifest's artifacts: a reworded comment
+        // must not change every bundle's node.json, and so every bundle.
+        var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any"))
+            .Select(a => a with { License = null, ChecksumSource = null }).ToList();
         var archive = tree.Files.FirstOrDefault(f => f.Archive is not null)?.Archive;
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Bundler.Audit;
 using Bundler.Fetch;
 using Bundler.Layout;
 using Bundler.Nginx;
@@ -18,8 +19,9 @@ namespace Bundler.Packaging;
 /// </summary>
 public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous);
 
-// Writes: artifacts/<site>/<node>.run and manifest.json (--out), cache/packaging/ (one gzip member per shared binary, hash
-// records). First takes SHA256SUMS and its signature out of the folder: a folder being rewritten never looks finished.
+// Writes: artifacts/<site>/<node>.run, manifest.json, sbom.cdx.json, report.html and INSTALL.txt (--out), cache/packaging/
+// (one gzip member per shared binary, hash records). First takes SHA256SUMS and its signature out of the folder: a folder
+// being rewritten never looks finished.
 public static class PackageStep
 {
     public static string ToolVersion =>
@@ -38,6 +40,8 @@ public static class PackageStep
         var outDir = inputs.OutDir;
         Directory.CreateDirectory(outDir);
         var previous = SignedSums.TakeFrom(outDir);
+        // Read before anything here is replaced: the report says what changed since the build this folder held.
+        var before = PreviousBuild.Read(outDir, previous, pki.SigningKey.PublicKeyPem);
         ForgetUnfinishedOutputs(outDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
         var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
@@ -79,6 +83,7 @@ public static class PackageStep
         var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
             pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
         {
+            Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
             Addons = site.Addons.Select(a => fetch.Addons.FirstOrDefault(f => f.Addon.Name == a.Name)?.Record
                                              ?? new AddonRecord(a.Name, "built-in", null, [a.Name])).ToList(),
         };
@@ -87,6 +92,11 @@ public static class PackageStep
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
+        var history = before.HistoryFor(manifestBytes, manifest, inputs.Clock.GetUtcNow());
+        var audit = AuditFiles.Render(manifest, manifestBytes, pki.SigningKey.PublicKeyPem, history, ToolIdentity.Current);
+        foreach (var (name, sha) in AuditFiles.Write(outDir, audit))
+            hashes[name] = sha;
+        reporter.Info($"{string.Join(", ", audit.Keys)}: written ({history.Changes.Basis})");
         return new PackageResult(manifest, hashes, previous);
     }
 

@@ -106,7 +106,8 @@ public sealed class BundleFixture : IDisposable
     }
 
     /// <summary>The real fetch (offline, from the mirror folder), pki, render, package and sign steps into <paramref name="outDir"/>.</summary>
-    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false)
+    /// <param name="now">The build's clock (certificates, the report's date); <see cref="Now"/> unless given.</param>
+    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false, DateTimeOffset? now = null)
     {
         File.WriteAllText(SitePath, SiteYaml);
         var options = new BuildOptions
@@ -114,7 +115,7 @@ public sealed class BundleFixture : IDisposable
             SitePath = SitePath, PinsFile = LockPath, Mirrors = [Mirror], Offline = true,
             CacheDir = Cache, StateDir = State, OutDir = outDir ?? Out(), Renew = renew,
         };
-        var inputs = Builder.LoadInputs(options) with { Clock = new FixedClock(Now) };
+        var inputs = Builder.LoadInputs(options) with { Clock = new FixedClock(now ?? Now) };
         var reporter = new RecordingReporter();
         var fetched = await new FetchStep().RunAsync(inputs, reporter);
         var nginx = StandInNginx(fetched);
@@ -158,23 +159,33 @@ public sealed class BundleFixture : IDisposable
                 entries = "    files:\n" + string.Concat(members.Select(m =>
                     $"      {m.Member}: {(m.Member.StartsWith("./", StringComparison.Ordinal) ? "/opt/cni/bin" : "/opt/k8s/bin")}/{m.Binary}\n"));
             }
-            lockText.Append($"  - name: {name}\n    version: {version}\n    arch: amd64\n    url: https://stand-in.invalid/{file}\n")
-                .Append($"    sha256: {Sha256(File.ReadAllBytes(path))}\n").Append(entries);
+            lockText.Append($"  - name: {name}\n    version: {version}\n    license: Apache-2.0\n    arch: amd64\n    url: https://stand-in.invalid/{file}\n")
+                .Append($"    sha256: {Sha256(File.ReadAllBytes(path))}\n    # checksum source: {ChecksumSource}\n").Append(entries);
         }
         var nginxSource = Path.Combine(Mirror, "nginx-1.22.1.tar.gz");
         TarGz(nginxSource, []);
-        lockText.Append($"  - name: nginx\n    version: 1.22.1\n    arch: any\n    kind: source\n    url: https://stand-in.invalid/nginx-1.22.1.tar.gz\n")
-            .Append($"    sha256: {Sha256(File.ReadAllBytes(nginxSource))}\n");
+        lockText.Append($"  - name: nginx\n    version: 1.22.1\n    license: BSD-2-Clause\n    arch: any\n    kind: source\n    url: https://stand-in.invalid/nginx-1.22.1.tar.gz\n")
+            .Append($"    sha256: {Sha256(File.ReadAllBytes(nginxSource))}\n    # checksum source: {ChecksumSource}\n");
         // The images every node that runs a kubelet carries, carried in as an OCI layout (mirror/oci/): two-platform
         // stand-ins with a real static busybox as the amd64 layer.
         lockText.Append("images:\n");
         foreach (var (name, reference) in Images)
         {
             var layout = Bundler.Tests.Fetch.Images.OciTestLayout.Build(Path.Combine(Mirror, "oci"), ImageBinary(name));
-            lockText.Append($"  - name: {name}\n    ref: {reference}\n    digest: {layout.Index}\n");
+            lockText.Append($"  - name: {name}\n    ref: {reference}\n    license: Apache-2.0\n    digest: {layout.Index}\n    # checksum source: {ChecksumSource}\n");
         }
+        lockText.Append(MoreLock);
         File.WriteAllText(LockPath, lockText.ToString());
     }
+
+    /// <summary>What the test lock says of every checksum's source (the lock's "# checksum source:" comment).</summary>
+    public string ChecksumSource { get; set; } = "the test wrote these archives itself";
+
+    /// <summary>Lines appended to the lock (an images: section, say); <see cref="RewriteLock"/> applies a change.</summary>
+    public string MoreLock { get; set; } = "";
+
+    /// <summary>Rewrites the lock (e.g. after <see cref="ChecksumSource"/> changed).</summary>
+    public void RewriteLock() => WriteUpstream();
 
     private static void TarGz(string path, IEnumerable<(string Member, string Source)> members)
     {

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Text;
+using Bundler.Packaging;
+
+namespace Bundler.Audit;
+
+/// <summary>One step of a first install: which bundles, and what to know before running them (one sentence per note).</summary>
+public sealed record InstallStep(string Title, IReadOnlyList<string> Notes, IReadOnlyList<NodeRecord> Nodes);
+
+/// <summary>
+/// INSTALL.txt (SPEC §9), for the field engineer: the order to run the bundles in — every etcd member together (a member
+/// waits for a quorum of its peers), then the other masters, then the workers — and per node its file, IP, roles and
+/// sha256. A node is installed in the first step one of its roles puts it in. <c>build</c> prints the same steps.
+/// </summary>
+public static class InstallOrder
+{
+    public static IReadOnlyList<InstallStep> Steps(BundleManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var etcd = manifest.Nodes.Where(n => n.Roles.Contains("etcd")).ToList();
+        var masters = manifest.Nodes.Where(n => n.Roles.Contains("master") && !etcd.Contains(n)).ToList();
+        var workers = manifest.Nodes.Where(n => !etcd.Contains(n) && !masters.Contains(n)).ToList();
+        var first = manifest.Nodes.FirstOrDefault(n => n.Roles.Contains("master"));
+        List<string> Notes(string note, List<NodeRecord> nodes) => first is not null && nodes.Contains(first)
+            ? [note, $"{first.Name} is the first master: once its apiserver is healthy it applies the cluster bootstrap and the add-ons."]
+            : [note];
+        var steps = new List<InstallStep>();
+        if (etcd.Count > 0)
+            steps.Add(new("etcd members, together", Notes("Start them all within a few minutes: each waits for a quorum of its peers.", etcd), etcd));
+        if (masters.Count > 0)
+            steps.Add(new("masters", Notes("Once the etcd members are installed.", masters), masters));
+        if (workers.Count > 0)
+            steps.Add(new("workers", Notes("Once the masters are installed; any order, several at once.", workers), workers));
+        return steps;
+    }
+
+    /// <summary>The numbered steps, one line per node: what <c>build</c> prints and INSTALL.txt holds.</summary>
+    public static string RenderSteps(BundleManifest manifest)
+    {
+        var steps = Steps(manifest);
+        var nodes = steps.SelectMany(s => s.Nodes).ToList();
+        var fileWidth = nodes.Max(n => File(n).Length);
+        var ipWidth = nodes.Max(n => n.Ip.Length);
+        var rolesWidth = nodes.Max(n => string.Join(",", n.Roles).Length);
+        var text = new StringBuilder();
+        for (var i = 0; i < steps.Count; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i + 1}. {steps[i].Title}. {string.Join("\n   ", steps[i].Notes)}\n");
+            foreach (var node in steps[i].Nodes)
+                text.Append(CultureInfo.InvariantCulture,
+                    $"   {File(node).PadRight(fileWidth)}  {node.Ip.PadRight(ipWidth)}  {string.Join(",", node.Roles).PadRight(rolesWidth)}  sha256 {node.Bundle?.Sha256}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>INSTALL.txt: what it is, how to check and run a bundle, then <see cref="RenderSteps"/>.</summary>
+    public static byte[] Render(BundleManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var text = new StringBuilder()
+            .Append(CultureInfo.InvariantCulture, $"Install order for site {manifest.Site.Name}: Kubernetes {manifest.Site.Kubernetes}, {manifest.Nodes.Count} node(s), kbundle {manifest.ToolVersion}\n")
+            .Append('\n')
+            .Append("Check the files first: sha256sum -c SHA256SUMS (every line OK), and the signature with the public key you were\n")
+            .Append("given: openssl dgst -sha256 -verify signing.pub -signature SHA256SUMS.sig SHA256SUMS (\"Verified OK\").\n")
+            .Append("Copy each bundle to its host (the IP below) and run it there as root: sudo ./<node>.run\n")
+            .Append("(./<node>.run --check verifies it and changes nothing; --help lists every option).\n")
+            .Append('\n')
+            .Append(RenderSteps(manifest));
+        return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    private static string File(NodeRecord node) => node.Bundle?.File ?? node.Name;
+}
