@@ -36,8 +36,21 @@ kb_health_once() {
   esac
 }
 
+# etcd is healthy only with a quorum of its members: the first one installed waits for the others, so say which.
+kb_health_waiting() {
+  local entry others=""
+  [ "$1" = etcd ] || return 0
+  for entry in $KB_ETCD_MEMBERS; do
+    [ "${entry%%=*}" = "$KB_NODE" ] || others+="${others:+, }${entry%%=*} (${entry#*=})"
+  done
+  [ -n "$others" ] || return 0
+  kb_log "waiting for etcd: it is healthy only once a quorum of its members runs; waiting for $others" \
+    "(install the etcd members together: start their bundles now)"
+}
+
 kb_health() {
   local unit=$1 timeout=${KBUNDLE_HEALTH_TIMEOUT:-120} waited=0
+  kb_health_once "$unit" || kb_health_waiting "$unit"
   while ! kb_health_once "$unit"; do
     if [ "$waited" -ge "$timeout" ]; then
       kb_check_log "health:$unit" fail "not healthy after ${timeout}s"

@@ -1,25 +1,49 @@
 # main.sh: the command line (SPEC §3). Everything starts with kb_verify: nothing runs from a damaged bundle.
 kb_usage() {
   cat <<EOF
-Usage: $0 [--info | --check | --list | --extract DIR | --dry-run | --uninstall [--purge]]
-          [--root DIR] [--no-start] [--skip-preflight NAME[,NAME]] [--yes]
-Installs Kubernetes node $KB_NODE of site $KB_SITE. Exit codes: 0 done, 1 install failed (rolled back),
-2 usage, 3 preflight failed, 4 integrity check failed.
+Usage: $0 [ACTION] [OPTION]...
+Installs or upgrades node $KB_NODE ($KB_IP, $KB_ROLES) of Kubernetes site $KB_SITE.
+Actions (the default installs):
+  --info                  what this bundle is: node, roles, versions, build
+  --check                 verify it, change nothing; print its sha256
+  --list                  list the files it carries (modes, sizes)
+  --extract DIR           verify, then unpack the files into DIR
+  --dry-run               print every change an install would make
+  --uninstall             remove what this node's install wrote
+  --version               print the kbundle version and this build
+  --help                  print this help
+Options:
+  --purge                 with --uninstall: delete the data folders too
+  --root DIR              install under DIR (images, tests); leaves units,
+                          sysctls, modules, routes and /etc/hosts alone
+  --no-start              install the files, start no service
+  --skip-preflight NAME[,NAME]
+                          skip these preflight checks (names below)
+  --allow-downgrade       install over a newer build of the site
+  --yes                   ask no questions (uninstall)
 Preflight checks: $KB_CHECKS
+Exit codes: 0 done, 1 install failed (rolled back), 2 usage, 3 a check failed
+(preflight, another install running, an older build), 4 integrity failed.
 EOF
+}
+
+kb_version() {
+  printf 'kbundle %s: node %s of site %s, build serial %s built %s, Kubernetes %s\n' "$KB_TOOL_VERSION" "$KB_NODE" "$KB_SITE" \
+    "${KB_BUILD_SERIAL:-0}" "${KB_BUILD_TIME:-unknown}" "$KB_KUBERNETES"
 }
 
 kb_main() {
   local action=install extract_dir="" purge=no skip=""
   while [ $# -gt 0 ]; do
     case $1 in
-      --info | --check | --list | --dry-run | --uninstall) action=${1#--} ;;
+      --info | --check | --list | --dry-run | --uninstall | --version) action=${1#--} ;;
       --extract) [ $# -ge 2 ] || kb_die 2 "--extract needs a folder"; action=extract; extract_dir=$2; shift ;;
       --root) [ $# -ge 2 ] || kb_die 2 "--root needs a folder"; KB_ROOT=$(readlink -m -- "$2"); shift ;;
       --purge) purge=yes ;;
       --no-start) KB_NO_START=1 ;;
       --skip-preflight) [ $# -ge 2 ] || kb_die 2 "--skip-preflight needs NAME[,NAME]"; skip=$2; KB_SKIPPED=",$2,"; shift ;;
       --yes) KB_YES=1 ;;
+      --allow-downgrade) KB_ALLOW_DOWNGRADE=1 ;;
       -h | --help) kb_usage; exit 0 ;;
       *) kb_usage >&2; kb_die 2 "unknown option: $1" ;;
     esac
@@ -30,21 +54,33 @@ kb_main() {
   for name in ${skip//,/ }; do [[ " $KB_CHECKS " == *" $name "* ]] || kb_die 2 "--skip-preflight $name: no such check; checks: $KB_CHECKS"; done
   [ "$KB_ROOT" = / ] && KB_ROOT=""
 
-  kb_verify
+  kb_open_self
+  case $action in
+    info | check | uninstall | version) kb_verify ;;
+    # Everything that reads the payload reads the private copy kb_verify made of exactly what it hashed.
+    *) kb_stage; kb_verify "$KB_VERIFIED" ;;
+  esac
   case $action in
     info) kb_info ;;
-    check) printf 'kbundle: %s: header and payload verified (payload sha256 %s)\n' "$(basename -- "$KB_SELF")" "$KB_PAYLOAD_SHA256" ;;
-    list) kb_payload | tar -tvzf - --exclude="$KB_META_DIR" ;;
+    version) kb_version ;;
+    check)
+      printf 'kbundle: %s: header and payload verified (payload sha256 %s); the whole file, as SHA256SUMS lists it:\n' "$(basename -- "$KB_SELF")" "$KB_PAYLOAD_SHA256"
+      local whole
+      whole=$(sha256sum <"$KB_IMAGE")
+      printf '%s  %s\n' "${whole%% *}" "$(basename -- "$KB_SELF")" ;;
+    list) tar -tvzf "$KB_VERIFIED" --exclude="$KB_META_DIR" ;;
     extract)
-      if ! { mkdir -p -- "$extract_dir" && kb_payload | tar -xzf - -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
+      if ! { mkdir -p -- "$extract_dir" && tar -xzf "$KB_VERIFIED" -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
       printf 'kbundle: unpacked into %s\n' "$extract_dir" ;;
     uninstall) kb_uninstall "$purge" ;;
     dry-run | install)
       [ -n "$KB_ROOT" ] && [ ! -d "$KB_ROOT" ] && kb_die 2 "--root $KB_ROOT: no such folder"
+      [ "$action" = install ] && kb_lock
       if [ "$action" = install ] && mkdir -p -- "$KB_ROOT$KB_STATE_DIR" "$(dirname -- "$KB_ROOT$KB_INSTALL_LOG")" 2>/dev/null; then KB_LOG_READY=1; fi
       if [ -z "$KB_ROOT" ]; then kb_preflight "$skip"; else KB_FAILS=(); kb_pf_other_site; [ ${#KB_FAILS[@]} -eq 0 ] || { printf '  %s\n' "${KB_FAILS[@]}" >&2; exit 3; }; fi
-      kb_stage
+      kb_unpack
       kb_read_journal
+      kb_check_downgrade
       kb_plan
       if [ "$action" = dry-run ]; then kb_dry_run; else kb_install; fi ;;
   esac

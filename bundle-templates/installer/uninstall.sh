@@ -34,6 +34,8 @@ kb_confirm() {
 
 kb_uninstall() {
   local i units sha path dirs=() purge=$1 d owner site node cur kept=0 removed=0 restored=0
+  if [ -f "$KB_ROOT$KB_STATE_DIR/journal" ]; then kb_lock; fi
+  # Looked at again under the lock: an uninstall that just ended removed it.
   if [ ! -f "$KB_ROOT$KB_STATE_DIR/journal" ]; then
     printf 'kbundle: nothing to uninstall: no install journal at %s (already uninstalled?)\n' "$KB_ROOT$KB_STATE_DIR/journal"
     return 0
@@ -55,6 +57,9 @@ kb_uninstall() {
   fi
   while read -r sha path; do
     if [ "$sha" = dir ]; then dirs+=("${path#dir:}"); continue; fi
+    [ "$sha" = serial ] && continue
+    # The host had this very file before any install: it stays.
+    if [ "$sha" = host ]; then kept=$((kept + 1)); continue; fi
     if [ -e "$KB_ROOT$path" ] || [ -L "$KB_ROOT$path" ]; then
       cur=$(sha256sum -- "$KB_ROOT$path" 2>/dev/null)
       if [ "${cur%% *}" != "$sha" ]; then

@@ -52,6 +52,6 @@ public static class Cli
 
         public static Option<bool> Json() => new("--json") { Description = "Print machine-readable JSON instead of text" };
 
-        public static Option<string?> State() => new("--state") { Description = "State folder with CA keys and certificates [default: state/<site>]", HelpName = "DIR" };
+        public static Option<string?> State() => new("--state") { Description = "State folder with CA keys and certificates [default: <site file's folder>/state/<site>]", HelpName = "DIR" };
     }
 }

@@ -25,7 +25,10 @@ public static class ExitCodes
     /// A failure the user acts on (bad input, an integrity check, a download that failed everywhere): printed as its
     /// message alone. Anything else is a bug and is printed with its stack trace.
     /// </summary>
-    public static bool IsExpected(Exception error) => Unwrap(error) is UserInputException or IntegrityException or Fetch.FetchException;
+    /// <remarks>The file system saying no (a full disk, a folder taken away, permissions) is the machine's state, not a bug: its
+    /// message names the path.</remarks>
+    public static bool IsExpected(Exception error) =>
+        Unwrap(error) is UserInputException or IntegrityException or Fetch.FetchException or IOException or UnauthorizedAccessException;
 
     /// <summary>The message a user sees for an expected failure.</summary>
     public static string Message(Exception error) => Unwrap(error) switch

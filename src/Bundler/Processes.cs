@@ -87,6 +87,9 @@ public sealed class RunningProcess : IDisposable
 
     public string Command { get; }
 
+    /// <summary>The operating system's process id (what a lock file or a log names).</summary>
+    public int Id => _process.Id;
+
     public bool HasExited => _process.HasExited;
 
     /// <summary>Everything it printed until now, standard output then standard error.</summary>

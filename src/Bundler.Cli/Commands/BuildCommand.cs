@@ -32,6 +32,10 @@ public static class BuildCommand
     private static readonly Option<string?> UntilOption = new("--until") { Description = "Stop after this step", HelpName = "STEP" };
     private static readonly Option<string?> TemplatesOption = new("--templates") { Description = "Folder of templates that replace files of bundle-templates/", HelpName = "DIR" };
     private static readonly Option<bool> RenewOption = new("--renew") { Description = "Re-issue every leaf certificate (CAs are kept)" };
+    private static readonly Option<bool> NewClusterOption = new("--new-cluster")
+    {
+        Description = "Make a new CA even though the output folder holds bundles signed by another key (a new cluster over them)",
+    };
     private static readonly Option<bool> JsonOption = Cli.Shared.Json();
 
     static BuildCommand()
@@ -44,7 +48,7 @@ public static class BuildCommand
         var command = new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign")
         {
             SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
-            TemplatesOption, RenewOption, JsonOption,
+            TemplatesOption, RenewOption, NewClusterOption, JsonOption,
         };
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
         return command;
@@ -67,34 +71,80 @@ public static class BuildCommand
             TemplatesDir = parse.GetValue(TemplatesOption),
             Renew = parse.GetValue(RenewOption),
             Json = parse.GetValue(JsonOption),
+            NewCluster = parse.GetValue(NewClusterOption),
         };
     }
 
+    /// <summary>
+    /// Runs the build. With --json, stdout gets exactly one JSON document (also for bad input) and the progress goes to
+    /// stderr as plain lines.
+    /// </summary>
     public static async Task<int> RunAsync(BuildOptions options, CliOutput output, CancellationToken cancellationToken)
     {
-        var reporter = new ConsoleReporter(output);
-        var report = await reporter.RunAsync(() => Builder.BuildAsync(options, reporter, cancellationToken)).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+        var reporter = new ConsoleReporter(options.Json ? new CliOutput(output.Error, output.Error, interactive: false) : output);
+        BuildReport report;
+        try
+        {
+            report = await reporter.RunAsync(() => Builder.BuildAsync(options, reporter, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (options.Json && ExitCodes.IsExpected(e))
+        {
+            output.Out.WriteLine(JsonSerializer.Serialize(new
+            {
+                exitCode = ExitCodes.For(e),
+                error = ExitCodes.Message(e),
+                errors = e is UserInputException { Diagnostics.Count: > 0 } bad ? bad.Diagnostics.Select(d => d.ToString()).ToList() : [ExitCodes.Message(e)],
+            }, JsonOut.Options));
+            output.Error.WriteLine($"error: {ExitCodes.Message(e)}");
+            return ExitCodes.For(e);
+        }
         if (options.Json)
             WriteJson(report, output);
         else
         {
             WriteSummary(report, output);
+            WriteBundles(report, output);
             WriteInstallOrder(report, output);
         }
         if (report.Error is { } error)
-            output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {error.Message}" : $"error: {error}");
+            output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {ExitCodes.Message(error)}" : $"error: {error}");
         return report.ExitCode;
     }
 
     /// <summary>The Cake-style end-of-run table: step, duration, status.</summary>
     public static void WriteSummary(BuildReport report, CliOutput output)
     {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(output);
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn("Step").AddColumn(new TableColumn("Duration").RightAligned()).AddColumn("Status").AddColumn("Detail");
         foreach (var step in report.Steps)
             table.AddRow(Steps.Name(step.Step), $"{step.Duration:hh\\:mm\\:ss\\.ff}", step.Status.ToString(), Markup.Escape(Shorten(step.Detail)));
         table.AddRow("Total", $"{report.Total:hh\\:mm\\:ss\\.ff}", report.ExitCode == 0 ? "Succeeded" : $"Failed (exit {report.ExitCode})", "");
         output.Console.Write(table);
+    }
+
+    /// <summary>Where the bundles are, which changed since the previous build in that folder, and how big each is.</summary>
+    public static void WriteBundles(BuildReport report, CliOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(output);
+        if (report.Inputs is not { } inputs || report.Outputs.Package is not { } packaged)
+            return;
+        var bundles = BundleChanges.Of(inputs.OutDir, packaged);
+        if (bundles.Count == 0)
+            return;
+        var changed = bundles.Count(b => b.Change != BundleChanges.Unchanged);
+        var signed = report.Outputs.Sign is null ? "; NOT SIGNED (the sign step did not run)" : "";
+        output.Out.WriteLine($"Bundles in {inputs.OutDir} (build serial {packaged.Manifest.BuildSerial}, built {packaged.Manifest.BuildTime}; " +
+                             $"{changed} of {bundles.Count} new or changed{signed}):");
+        var width = bundles.Max(b => b.File.Length);
+        foreach (var b in bundles)
+            output.Out.WriteLine($"  {b.File.PadRight(width)}  {Sizes.Human(b.Size),10}  {b.Change}");
+        foreach (var gone in BundleChanges.Removed(packaged))
+            output.Out.WriteLine($"  {gone.PadRight(width)}  {"",10}  removed");
     }
 
     /// <summary>For the field engineers: the order to install the bundles in, as INSTALL.txt has it (once package ran).</summary>
@@ -111,12 +161,27 @@ public static class BuildCommand
         return first.Length > 100 ? first[..97] + "..." : first;
     }
 
-    private static void WriteJson(BuildReport report, CliOutput output) =>
+    private static void WriteJson(BuildReport report, CliOutput output)
+    {
+        var inputs = report.Inputs;
+        var packaged = report.Outputs.Package;
         output.Out.WriteLine(JsonSerializer.Serialize(new
         {
             exitCode = report.ExitCode,
+            error = report.Error is null ? null : ExitCodes.Message(report.Error),
+            site = inputs?.Site.Name,
+            outDir = inputs?.OutDir,
+            stateDir = inputs?.StateDir,
+            buildSerial = packaged?.Manifest.BuildSerial,
+            buildTime = packaged?.Manifest.BuildTime,
+            signed = report.Outputs.Sign is not null,
             totalSeconds = report.Total.TotalSeconds,
-            error = report.Error?.Message,
             steps = report.Steps.Select(s => new { step = Steps.Name(s.Step), status = s.Status.ToString(), seconds = s.Duration.TotalSeconds, detail = s.Detail }),
+            bundles = inputs is null || packaged is null ? [] : BundleChanges.Of(inputs.OutDir, packaged).Select(b => new
+            {
+                node = b.Node, file = b.File, path = b.Path, size = b.Size, sha256 = b.Sha256, change = b.Change,
+            }).ToList<object>(),
+            removed = packaged is null ? [] : BundleChanges.Removed(packaged),
         }, JsonOut.Options));
+    }
 }

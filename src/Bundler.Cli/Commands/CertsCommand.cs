@@ -8,12 +8,13 @@ using Spectre.Console;
 namespace Bundler.Cli;
 
 /// <summary>
-/// <c>kbundle certs SITE</c>: every certificate of a site per node (node, file, CN, O, issuer, SANs, days to
-/// expiry), like RKE2's <c>certificate check --output table</c>. Reads state only; never issues anything.
+/// <c>kbundle certs SITE</c>: every certificate of a site, CAs first, then leaves, each once with its expiry and the time
+/// left (the shape of <c>kubeadm certs check-expiration</c>); <c>--wide</c>: one row per node and certificate with CN, O,
+/// issuer and SANs. Reads state only; never issues anything.
 /// </summary>
 public static class CertsCommand
 {
-    public sealed record Options(string Site, string? State, string? Pins, bool Json);
+    public sealed record Options(string Site, string? State, string? Pins, bool Json, bool Wide = false);
 
     /// <summary>Anything expiring sooner than this is called out.</summary>
     public const int WarningDays = 90;
@@ -22,21 +23,25 @@ public static class CertsCommand
     private static readonly Option<string?> StateOption = Cli.Shared.State();
     private static readonly Option<string?> PinsOption = Cli.Shared.Pins();
     private static readonly Option<bool> JsonOption = Cli.Shared.Json();
+    private static readonly Option<bool> WideOption = new("--wide") { Description = "One row per node and certificate, with CN, O, issuer and SANs" };
 
     public static Command Create(CliOutput output)
     {
-        var command = new Command("certs", "List every certificate of a site: node, file, CN, O, issuer, SANs, days to expiry")
-            { SiteArgument, StateOption, PinsOption, JsonOption };
+        var command = new Command("certs", "List every certificate of a site: CAs first, then leaves, with expiry and time left")
+            { SiteArgument, StateOption, PinsOption, JsonOption, WideOption };
         command.SetAction(parse => Run(Bind(parse), output));
         return command;
     }
 
     public static Options Bind(ParseResult parse) =>
-        new(parse.GetValue(SiteArgument)!, parse.GetValue(StateOption), parse.GetValue(PinsOption), parse.GetValue(JsonOption));
+        new(parse.GetValue(SiteArgument)!, parse.GetValue(StateOption), parse.GetValue(PinsOption), parse.GetValue(JsonOption), parse.GetValue(WideOption));
 
     /// <summary>One line of the listing.</summary>
     public sealed record Row(string Node, string File, string CommonName, IReadOnlyList<string> Organizations, string Issuer,
-        IReadOnlyList<string> Sans, DateTimeOffset NotAfter, int ExpiresInDays);
+        IReadOnlyList<string> Sans, DateTimeOffset NotAfter, int ExpiresInDays, string Id = "");
+
+    /// <summary>One certificate of the site (once, however many nodes hold it): its state id, issuer, expiry and holders.</summary>
+    public sealed record Certificate(string Id, bool IsAuthority, string? Issuer, DateTimeOffset NotAfter, IReadOnlyList<string> Nodes);
 
     public static int Run(Options options, CliOutput output, DateTimeOffset? now = null)
     {
@@ -45,8 +50,11 @@ public static class CertsCommand
         var inputs = Builder.LoadInputs(new BuildOptions { SitePath = options.Site, PinsFile = options.Pins, StateDir = options.State });
         var site = inputs.Site;
         var stateDir = inputs.StateDir;
-        var rows = Rows(site, PkiStore.Open(site, stateDir), now ?? DateTimeOffset.UtcNow);
-        var expiring = rows.Where(r => r.ExpiresInDays < WarningDays).ToList();
+        var at = now ?? DateTimeOffset.UtcNow;
+        var pki = PkiStore.Open(site, stateDir);
+        var rows = Rows(site, pki, at);
+        var certificates = Certificates(site, pki);
+        var expiring = certificates.Where(c => DaysLeft(c.NotAfter, at) < WarningDays).ToList();
 
         if (options.Json)
         {
@@ -54,17 +62,48 @@ public static class CertsCommand
             {
                 site = site.Name,
                 stateDir,
+                authorities = certificates.Where(c => c.IsAuthority).Select(c => new { id = c.Id, notAfter = Iso(c.NotAfter), expiresInDays = DaysLeft(c.NotAfter, at) }),
                 certificates = rows.Select(r => new
                 {
-                    node = r.Node, file = r.File, cn = r.CommonName, o = r.Organizations, issuer = r.Issuer, sans = r.Sans,
-                    notAfter = r.NotAfter.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture),
-                    expiresInDays = r.ExpiresInDays,
+                    id = r.Id, node = r.Node, file = r.File, cn = r.CommonName, o = r.Organizations, issuer = r.Issuer, sans = r.Sans,
+                    notAfter = Iso(r.NotAfter), expiresInDays = r.ExpiresInDays,
                 }),
-                warnings = expiring.Select(Warning),
+                warnings = expiring.Select(c => Warning(c, at)),
             }, JsonOut.Options));
             return ExitCodes.Success;
         }
 
+        if (options.Wide)
+            WriteWide(rows, output);
+        else
+            WriteListing(certificates, at, output);
+        foreach (var c in expiring)
+            output.Error.WriteLine("warning: " + Warning(c, at));
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// The shape of <c>kubeadm certs check-expiration</c>, in 80 columns: the CAs, then every leaf once (its state id),
+    /// each with its expiry and the time left; the leaves also with their CA.
+    /// </summary>
+    private static void WriteListing(IReadOnlyList<Certificate> certificates, DateTimeOffset at, CliOutput output)
+    {
+        var cas = certificates.Where(c => c.IsAuthority).ToList();
+        var leaves = certificates.Where(c => !c.IsAuthority).ToList();
+        var o = output.Out;
+        var caWidth = Math.Max("CERTIFICATE AUTHORITY".Length, cas.Select(c => c.Id.Length).DefaultIfEmpty(0).Max());
+        o.WriteLine($"{"CERTIFICATE AUTHORITY".PadRight(caWidth)}  {"EXPIRES",-20}  TIME LEFT");
+        foreach (var c in cas)
+            o.WriteLine($"{c.Id.PadRight(caWidth)}  {Date(c.NotAfter),-20}  {Left(c.NotAfter, at)}");
+        o.WriteLine();
+        var width = Math.Max("CERTIFICATE".Length, leaves.Select(c => c.Id.Length).DefaultIfEmpty(0).Max());
+        o.WriteLine($"{"CERTIFICATE".PadRight(width)}  {"EXPIRES",-20}  {"TIME LEFT",-9}  CA");
+        foreach (var c in leaves)
+            o.WriteLine($"{c.Id.PadRight(width)}  {Date(c.NotAfter),-20}  {Left(c.NotAfter, at),-9}  {c.Issuer}");
+    }
+
+    private static void WriteWide(IReadOnlyList<Row> rows, CliOutput output)
+    {
         var table = new Table().Border(TableBorder.Simple)
             .AddColumn(new TableColumn("Node").NoWrap()).AddColumn(new TableColumn("File").NoWrap()).AddColumn(new TableColumn("CN").NoWrap())
             .AddColumn(new TableColumn("O").NoWrap()).AddColumn(new TableColumn("Issuer").NoWrap())
@@ -88,10 +127,37 @@ public static class CertsCommand
         {
             output.Console.Profile.Width = width;
         }
-        foreach (var r in expiring)
-            output.Error.WriteLine("warning: " + Warning(r));
-        return ExitCodes.Success;
     }
+
+    /// <summary>Every certificate of the site once, in table order (CAs lead it), with the nodes that carry it.</summary>
+    public static IReadOnlyList<Certificate> Certificates(SiteSpec site, PkiMaterial pki)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        ArgumentNullException.ThrowIfNull(pki);
+        return pki.Items.Where(i => i.Certificate is not null).Select(i => new Certificate(i.Instance.Id, i.Instance.Spec.IsAuthority, i.Instance.Spec.Issuer,
+                new DateTimeOffset(i.Certificate!.NotAfter.ToUniversalTime()),
+                site.Nodes.Where(n => i.Instance.HoldsCertificate(site, n)).Select(n => n.Name).ToList()))
+            .OrderBy(c => c.IsAuthority ? 0 : 1).ToList();
+    }
+
+    private static int DaysLeft(DateTimeOffset notAfter, DateTimeOffset at) => (int)Math.Floor((notAfter - at).TotalDays);
+
+    /// <summary>kubeadm's residual time (ShortHumanDuration): seconds, minutes, hours up to two days, days up to two years, then years.</summary>
+    private static string Left(DateTimeOffset notAfter, DateTimeOffset at)
+    {
+        var left = notAfter - at;
+        if (left <= TimeSpan.Zero)
+            return "expired";
+        return left.TotalSeconds < 60 ? $"{(int)left.TotalSeconds}s"
+            : left.TotalMinutes < 60 ? $"{(int)left.TotalMinutes}m"
+            : left.TotalHours < 48 ? $"{(int)left.TotalHours}h"
+            : left.TotalDays < 365 * 2 ? $"{(int)left.TotalDays}d"
+            : $"{(int)(left.TotalDays / 365)}y";
+    }
+
+    private static string Date(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Iso(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Every certificate every node carries, nodes in site order, certificates in table order.</summary>
     public static IReadOnlyList<Row> Rows(SiteSpec site, PkiMaterial pki, DateTimeOffset now)
@@ -100,12 +166,12 @@ public static class CertsCommand
         ArgumentNullException.ThrowIfNull(pki);
         return site.Nodes.SelectMany(node => pki.CertificatesFor(node).Select(c => new Row(
             node.Name, c.Path, c.CommonName, c.Organizations, c.IssuerCommonName, c.Sans, c.NotAfter,
-            (int)Math.Floor((c.NotAfter - now).TotalDays)))).ToList();
+            (int)Math.Floor((c.NotAfter - now).TotalDays), c.Id))).ToList();
     }
 
-    private static string Warning(Row r) =>
-        $"{r.Node}:{r.File} ({r.CommonName}) expires on {r.NotAfter:yyyy-MM-dd}, in {r.ExpiresInDays} days; rebuild to renew leaves " +
-        "(kbundle build SITE --renew), rotate a CA deliberately";
+    private static string Warning(Certificate c, DateTimeOffset at) =>
+        $"{c.Id} expires on {c.NotAfter:yyyy-MM-dd}, in {DaysLeft(c.NotAfter, at)} days ({(c.Nodes.Count == 0 ? "in state only" : "on " + string.Join(", ", c.Nodes))}); " +
+        (c.IsAuthority ? "a CA is rotated deliberately, never by a rebuild" : "rebuild to renew it (kbundle build SITE --renew renews every leaf)");
 
     private static string Short(string san) => san.StartsWith("DNS:", StringComparison.Ordinal) ? san[4..] : san[3..];
 }

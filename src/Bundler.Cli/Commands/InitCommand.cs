@@ -28,7 +28,15 @@ public static class InitCommand
             output.Error.WriteLine($"{path}: already exists; pass --force to overwrite it");
             return ExitCodes.UsageError;
         }
-        AtomicFile.WriteAllText(path, ExampleSite.Text());
+        try
+        {
+            AtomicFile.WriteAllText(path, ExampleSite.Text());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            output.Error.WriteLine($"{path}: cannot write it ({e.Message}); choose a folder you can write: kbundle init DIR");
+            return ExitCodes.UsageError;
+        }
         output.Out.WriteLine($"wrote {path}: edit the nodes, then run 'kbundle validate {path}'");
         return ExitCodes.Success;
     }

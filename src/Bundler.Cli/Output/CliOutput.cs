@@ -8,20 +8,24 @@ namespace Bundler.Cli;
 /// </summary>
 public sealed class CliOutput
 {
-    public CliOutput(TextWriter output, TextWriter error, bool interactive)
+    /// <param name="width">Columns of the terminal (tests draw on a given width); detected when null.</param>
+    /// <param name="ansi">Draw with ANSI escapes even where they cannot be detected (tests capture a live display).</param>
+    public CliOutput(TextWriter output, TextWriter error, bool interactive, int? width = null, bool ansi = false)
     {
         Out = output;
         Error = error;
         Interactive = interactive;
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            Ansi = interactive ? ansi ? AnsiSupport.Yes : AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
         });
         if (!interactive)
             Console.Profile.Width = 160;
+        if (width is { } columns)
+            Console.Profile.Width = columns;
     }
 
     public TextWriter Out { get; }

@@ -35,11 +35,12 @@ public static class Sbom
     /// <summary>The namespace of the serial number's name-based UUID (RFC 4122's URL namespace; the name is a URN of the content hash).</summary>
     private static readonly Guid UrlNamespace = new("6ba7b811-9dad-11d1-80b4-00c04fd430c8");
 
-    /// <param name="buildSerial">The manifest's build serial, when it has one (a property of the BOM's metadata).</param>
+    /// <param name="buildSerial">The manifest's build serial, when it has one (a property of the BOM's metadata); the manifest's own when not given.</param>
     public static byte[] Render(BundleManifest manifest, ToolIdentity tool, long? buildSerial = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(tool);
+        buildSerial ??= manifest.BuildSerial;
         var body = Document(manifest, tool, buildSerial, serial: null);
         var serial = NameBasedUuid(UrlNamespace, "urn:kbundle:sbom:" + Convert.ToHexStringLower(SHA256.HashData(Bytes(body))));
         return Bytes(Document(manifest, tool, buildSerial, "urn:uuid:" + serial));

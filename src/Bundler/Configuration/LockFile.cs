@@ -115,15 +115,15 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
     public static LockFile Parse(string yaml, string path)
     {
         var bag = new DiagnosticBag(path);
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = SafeYaml.Load(yaml);
         }
         catch (YamlException e)
         {
             bag.Error(new Location((int)e.Start.Line, (int)e.Start.Column), "(syntax)", e.InnerException?.Message ?? e.Message);
-            bag.ThrowIfErrors();
+            throw new UserInputException(bag.Items);
         }
         if (stream.Documents.FirstOrDefault()?.RootNode is not YamlMappingNode root)
             throw new UserInputException($"{path}: the lock file is empty or not a mapping; see SPEC §5 for the format");

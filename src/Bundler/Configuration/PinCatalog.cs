@@ -44,10 +44,10 @@ public sealed class PinCatalog
     {
         if (!File.Exists(file))
             throw new UserInputException($"{file}: lock file not found (--pins)");
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(File.ReadAllText(file)));
+            stream = SafeYaml.Load(File.ReadAllText(file));
         }
         catch (YamlDotNet.Core.YamlException e)
         {

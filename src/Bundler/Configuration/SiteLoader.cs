@@ -98,10 +98,10 @@ public static partial class SiteLoader
 
     private static YamlMappingNode? ReadRoot(string yaml, DiagnosticBag bag)
     {
-        var stream = new YamlStream();
+        YamlStream stream;
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream = SafeYaml.Load(yaml);
         }
         catch (YamlException e)
         {

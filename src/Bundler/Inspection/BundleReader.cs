@@ -108,11 +108,16 @@ public sealed class BundleReader
         return stream;
     }
 
-    /// <summary>Reads the payload (after <see cref="Problems"/> said it is sound) into a view for inspect and diff.</summary>
+    /// <summary>
+    /// Reads the payload (after <see cref="Problems"/> said it is sound) into a view for inspect and diff. Entries are
+    /// streamed: each is hashed as it passes and kept only up to <see cref="ContentLimit"/>, so a payload that unpacks
+    /// to gigabytes (a binary, or a crafted bomb) costs time, never memory.
+    /// </summary>
     public BundleView Read()
     {
         var files = new List<PayloadFile>();
         NodeRecord? record = null;
+        var buffer = new byte[1 << 16];
         using (var payload = OpenPayload())
         using (var gzip = new GZipStream(payload, CompressionMode.Decompress))
         using (var tar = new TarReader(gzip))
@@ -122,25 +127,28 @@ public sealed class BundleReader
                 if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile))
                     continue;
                 var name = entry.Name;
-                if (entry.Length > ContentLimit)
+                using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                using var kept = new MemoryStream();
+                long size = 0;
+                if (entry.DataStream is { } data)
                 {
-                    // An image archive (hundreds of MB): hashed as it streams by, never held in memory.
-                    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                    var buffer = new byte[1 << 20];
                     int read;
-                    while (entry.DataStream is { } stream && (read = stream.Read(buffer)) > 0)
+                    while ((read = data.Read(buffer)) > 0)
+                    {
                         hash.AppendData(buffer, 0, read);
-                    files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), entry.Length, Convert.ToHexStringLower(hash.GetHashAndReset()), null));
-                    continue;
+                        if (size + read <= ContentLimit)
+                            kept.Write(buffer, 0, read);
+                        size += read;
+                    }
                 }
-                using var data = new MemoryStream();
-                entry.DataStream?.CopyTo(data);
-                var bytes = data.ToArray();
+                var bytes = size <= ContentLimit ? kept.ToArray() : null;
                 if (name == BundleLayout.NodeRecord)
-                    record = JsonSerializer.Deserialize<NodeRecord>(bytes, BundleManifest.Json);
+                    record = bytes is null
+                        ? throw new IntegrityException($"{PathName}: {BundleLayout.NodeRecord} is {size} bytes; a node record is a few kilobytes")
+                        : JsonSerializer.Deserialize<NodeRecord>(bytes, BundleManifest.Json);
                 if (name.StartsWith(BundleLayout.MetaDir + "/", StringComparison.Ordinal))
                     continue;
-                files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), bytes.LongLength, PayloadWriter.Sha256Hex(bytes), bytes));
+                files.Add(new PayloadFile("/" + name, BundleLayout.Octal(entry.Mode), size, Convert.ToHexStringLower(hash.GetCurrentHash()), bytes));
             }
         }
         files.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));

@@ -8,19 +8,43 @@ namespace Bundler.Inspection;
 /// <summary>One thing verify checked, and what was wrong with it if anything.</summary>
 public sealed record VerifyCheck(string Subject, bool Ok, string Detail);
 
+/// <summary>The key a verification trusts: its file, its SHA-256 fingerprint (of the DER public key), and whether it is the
+/// folder's own signing.pub (which proves the files agree with each other, not who made them).</summary>
+public sealed record SigningKeyInfo(string Path, string? Sha256, bool FromFolder);
+
 /// <summary>
 /// <c>kbundle verify</c>: the signature over SHA256SUMS, every checksum in it, every .run's header and payload
-/// against its own header, and each against manifest.json. Reports every failure, not just the first.
+/// against its own header, and each against manifest.json. Reports every failure, not just the first. Given one .run,
+/// checks that bundle against the signed SHA256SUMS of its folder.
 /// </summary>
 public static class Verifier
 {
-    public static IReadOnlyList<VerifyCheck> Verify(string directory, string? publicKeyFile = null)
+    /// <summary>The key <see cref="Verify"/> trusts for <paramref name="target"/> (a folder or a .run in one).</summary>
+    public static SigningKeyInfo Key(string target, string? publicKeyFile = null)
     {
+        ArgumentNullException.ThrowIfNull(target);
+        var directory = Folder(target);
+        var own = Path.GetFullPath(Path.Combine(directory, BundleLayout.PublicKeyFile));
+        var path = Path.GetFullPath(publicKeyFile ?? own);
+        return new SigningKeyInfo(path, File.Exists(path) ? Pki.Fingerprints.OfPublicKeyPem(File.ReadAllText(path)) : null, path == own);
+    }
+
+    private static string Folder(string target) =>
+        File.Exists(target) && !Directory.Exists(target) ? Path.GetDirectoryName(Path.GetFullPath(target))! : target;
+
+    public static IReadOnlyList<VerifyCheck> Verify(string target, string? publicKeyFile = null)
+    {
+        ArgumentNullException.ThrowIfNull(target);
         var checks = new List<VerifyCheck>();
         void Add(string subject, string? problem, string ok) => checks.Add(new VerifyCheck(subject, problem is null, problem ?? ok));
 
+        // One bundle: the signature and its folder's SHA256SUMS still say whether it is the one that was signed.
+        var single = File.Exists(target) && !Directory.Exists(target) ? Path.GetFileName(target) : null;
+        if (single is not null && !single.EndsWith(BundleLayout.RunExtension, StringComparison.Ordinal))
+            throw new UserInputException($"{target}: not a .run bundle; verify takes a build's folder or one of its .run files");
+        var directory = Folder(target);
         if (!Directory.Exists(directory))
-            throw new UserInputException($"{directory}: no such folder");
+            throw new UserInputException($"{target}: no such folder or .run file");
         var sumsPath = Path.Combine(directory, BundleLayout.SumsFile);
         var sigPath = Path.Combine(directory, BundleLayout.SignatureFile);
         var keyPath = publicKeyFile ?? Path.Combine(directory, BundleLayout.PublicKeyFile);
@@ -63,7 +87,7 @@ public static class Verifier
             {
                 Add(BundleLayout.SumsFile, e.Message, "");
             }
-            foreach (var (name, sha) in listed)
+            foreach (var (name, sha) in listed.Where(l => single is null || l.Key == single))
             {
                 var path = Path.Combine(directory, name);
                 if (name.Contains('/', StringComparison.Ordinal) || !File.Exists(path))
@@ -74,13 +98,13 @@ public static class Verifier
                 var actual = PayloadWriter.Sha256Hex(path);
                 Add(name, actual == sha ? null : $"sha256 is {actual}, SHA256SUMS says {sha}", "sha256 matches SHA256SUMS");
             }
-            foreach (var run in Directory.EnumerateFiles(directory, "*" + BundleLayout.RunExtension).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+            foreach (var run in Runs(directory, single).Select(Path.GetFileName))
                 if (!listed.ContainsKey(run!))
                     Add(run!, "not listed in SHA256SUMS", "");
-            if (!listed.ContainsKey(BundleLayout.ManifestFile))
+            if (single is null && !listed.ContainsKey(BundleLayout.ManifestFile))
                 Add(BundleLayout.ManifestFile, "not listed in SHA256SUMS", "");
             // The SBOM, the report and INSTALL.txt are signed like the bundles (builds before them had none).
-            foreach (var name in BundleLayout.AuditFiles)
+            foreach (var name in BundleLayout.AuditFiles.Where(_ => single is null))
                 if (File.Exists(Path.Combine(directory, name)) && !listed.ContainsKey(name))
                     Add(name, "not listed in SHA256SUMS", "");
         }
@@ -98,7 +122,7 @@ public static class Verifier
             Add(BundleLayout.ManifestFile, $"not valid JSON: {e.Message}", "");
         }
 
-        foreach (var run in Directory.EnumerateFiles(directory, "*" + BundleLayout.RunExtension).Order(StringComparer.Ordinal))
+        foreach (var run in Runs(directory, single))
         {
             var name = Path.GetFileName(run);
             try
@@ -124,4 +148,8 @@ public static class Verifier
         }
         return checks;
     }
+
+    private static IEnumerable<string> Runs(string directory, string? single) =>
+        single is not null ? [Path.Combine(directory, single)]
+            : Directory.EnumerateFiles(directory, "*" + BundleLayout.RunExtension).Order(StringComparer.Ordinal);
 }

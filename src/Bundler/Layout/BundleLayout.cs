@@ -80,8 +80,14 @@ public static class HeaderKeys
     public const string Kubernetes = "KB_KUBERNETES";
     public const string ToolVersion = "KB_TOOL_VERSION";
     public const string BuildEpoch = "KB_BUILD_EPOCH";
+    /// <summary>The build's serial (SPEC §8); an installer refuses a bundle older than what is installed.</summary>
+    public const string BuildSerial = "KB_BUILD_SERIAL";
+    /// <summary>When the build with that serial was made (UTC, ISO 8601).</summary>
+    public const string BuildTime = "KB_BUILD_TIME";
     public const string FirstMaster = "KB_FIRST_MASTER";
     public const string Hosts = "KB_HOSTS";
+    /// <summary>The site's etcd members as <c>name=ip</c> (the health check names the peers it waits for).</summary>
+    public const string EtcdMembers = "KB_ETCD_MEMBERS";
 
     // From the roles table, for this node's components.
     public const string Units = "KB_UNITS";

@@ -34,8 +34,9 @@ public static class BundleHeader
     }
 
     /// <summary>The header's variables for one node: its metadata, what the roles table gives it, and the names it uses.</summary>
-    public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch)
+    public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch, BuildSerial? build = null)
     {
+        build ??= BuildSerial.Placeholder;
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
         var components = ComponentTable.For(node.Roles).ToList();
@@ -50,12 +51,15 @@ public static class BundleHeader
             new(HeaderKeys.Kubernetes, site.Kubernetes),
             new(HeaderKeys.ToolVersion, PackageStep.ToolVersion),
             new(HeaderKeys.BuildEpoch, epoch.ToString(CultureInfo.InvariantCulture)),
+            new(HeaderKeys.BuildSerial, build.Number.ToString(CultureInfo.InvariantCulture)),
+            new(HeaderKeys.BuildTime, build.Number == 0 ? "" : build.TimeText),
             new(HeaderKeys.Units, string.Join(' ', units)),
             new(HeaderKeys.DataDirs, string.Join(' ', ComponentTable.DataDirsFor(node.Roles))),
             new(HeaderKeys.Ports, string.Join(' ', components.SelectMany(c => c.PortsOf(site).Select(p => FormattableString.Invariant($"{c.Name}:{p.Name}={p.Number}"))))),
             new(HeaderKeys.HostCommands, string.Join(';', components.SelectMany(c => c.HostCommands(site.Network).Select(h => $"{c.Name}:{h.Command}:{h.Package}")))),
             new(HeaderKeys.FirstMaster, Bundler.Render.TemplateCatalog.AppliesBootstrap(site, node) ? "yes" : "no"),
             new(HeaderKeys.Hosts, string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
+            new(HeaderKeys.EtcdMembers, string.Join(' ', site.Nodes.Where(ComponentTable.Etcd.RunsOn).Select(n => $"{n.Name}={n.Ip}"))),
             new(HeaderKeys.StateDir, NodePaths.StateDir),
             new(HeaderKeys.InstallLog, NodePaths.InstallLog),
             new(HeaderKeys.MetaDir, BundleLayout.MetaDir),

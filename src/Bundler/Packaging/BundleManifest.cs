@@ -23,6 +23,12 @@ public sealed record BundleManifest(
     /// <summary>2: <c>kubeNginx</c> is a list, one entry per arch (was one object).</summary>
     public const int CurrentFormat = 2;
 
+    /// <summary>The build's serial (SPEC §8): grows only when a build's output changes; absent in manifests older than it.</summary>
+    public long? BuildSerial { get; init; }
+
+    /// <summary>When the build with this serial was first made (UTC, ISO 8601).</summary>
+    public string? BuildTime { get; init; }
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -64,7 +70,11 @@ public sealed record NodeRecord(
     public IReadOnlyList<ImageRecord>? Images { get; init; }
 }
 
-public sealed record BundleRecord(string File, long Size, string Sha256, string HeaderSha256, long PayloadSize, string PayloadSha256);
+/// <param name="ContentSha256">
+/// sha256 of "&lt;sha256 of the header with build serial 0&gt; &lt;payload sha256&gt;": the same for two builds whose
+/// bundle installs the same thing, whatever their serials (every bundle of a build carries the build's serial).
+/// </param>
+public sealed record BundleRecord(string File, long Size, string Sha256, string HeaderSha256, long PayloadSize, string PayloadSha256, string? ContentSha256 = null);
 
 public sealed record FileRecord(string Path, string Mode, string Owner, long Size, string Sha256, string Kind, string? Component);
 
@@ -79,6 +89,9 @@ public static class ManifestRecords
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(tree);
         var componentNames = tree.Files.Select(f => f.Component).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        // kube-nginx is built, not fetched: the source it was built from is the component a reader looks for.
+        if (componentNames.Contains(ComponentTable.KubeNginx.Name))
+            componentNames.Add(NginxStep.SourceArtifact);
         // What the lock says for auditors (licence, checksum source) stays in the manifest's artifacts: a reworded comment
         // must not change every bundle's node.json, and so every bundle.
         var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any"))

@@ -9,8 +9,8 @@ public sealed record SharedMember(string Key, string Path, long ContentSize, str
 /// <summary>
 /// cache/packaging/: &lt;key&gt;.gz, one gzip member per (node path, mode, mtime, content hash); hashes/, a binary's
 /// sha256 by (path, size, mtime) so a warm rebuild does not re-read unchanged binaries; payloads/, a payload's size
-/// and sha256 by the keys of its parts; runs/, what each .run was when written (size, mtime, sha256), so an
-/// unchanged .run is neither rewritten nor re-read. A lost or stale record only costs time: keys name content.
+/// and sha256 by the keys of its parts; runs/, what each .run was when written (its <see cref="FileIdentity"/> and sha256),
+/// so an unchanged .run is neither rewritten nor re-read. A lost or stale record only costs time: keys name content.
 /// </summary>
 internal sealed class MemberCache(string directory)
 {
@@ -93,17 +93,21 @@ internal sealed class MemberCache(string directory)
         return computed;
     }
 
-    /// <summary>The sha256 of <paramref name="runPath"/> if it is the file we wrote for this header, untouched since; else null.</summary>
+    /// <summary>
+    /// The sha256 of <paramref name="runPath"/> if it is the file we wrote for this header, untouched since; else null.
+    /// Untouched means the same inode, size, mtime and ctime (<see cref="FileIdentity"/>: bytes changed in place show even
+    /// with the mtime set back); where there is no such identity, the file is hashed again.
+    /// </summary>
     public string? UnchangedRun(string runPath, byte[] header, long size)
     {
         var file = new FileInfo(runPath);
         if (!file.Exists || file.Length != size)
             return null;
         var record = ReadRecord(Record("runs", PayloadWriter.Sha256Hex(header)))?.Split(' ', StringSplitOptions.TrimEntries);
-        if (record is not [var recordedPath, var sizeText, var ticks, { Length: 64 } sha]
-            || recordedPath != Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))
-            || sizeText != size.ToString(System.Globalization.CultureInfo.InvariantCulture)
-            || ticks != file.LastWriteTimeUtc.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        if (record is not [var recordedPath, var identity, { Length: 64 } sha] || recordedPath != Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath)))
+            return null;
+        var now = FileIdentity.Of(runPath);
+        if (now is null ? PayloadWriter.Sha256Hex(runPath) != sha : now.ToString() != identity)
             return null;
         var start = new byte[header.Length];
         using (var stream = file.OpenRead())
@@ -111,10 +115,7 @@ internal sealed class MemberCache(string directory)
         return start.AsSpan().SequenceEqual(header) ? sha : null;
     }
 
-    public void RecordRun(string runPath, byte[] header, string sha)
-    {
-        var file = new FileInfo(runPath);
+    public void RecordRun(string runPath, byte[] header, string sha) =>
         AtomicFile.WriteAllText(Record("runs", PayloadWriter.Sha256Hex(header)),
-            FormattableString.Invariant($"{Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))} {file.Length} {file.LastWriteTimeUtc.Ticks} {sha}\n"));
-    }
+            $"{Convert.ToHexStringLower(Encoding.UTF8.GetBytes(runPath))} {FileIdentity.Of(runPath)?.ToString() ?? "-"} {sha}\n");
 }

@@ -15,15 +15,29 @@ namespace Bundler.Packaging;
 /// <summary>
 /// What package hands to sign: the manifest it wrote, every file it wrote (name in the artifacts folder) with its
 /// sha256 (hashed as written), and the previous build's signed SHA256SUMS, taken out of the folder before anything
-/// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical).
+/// in it changed (sign keeps that signature when the new SHA256SUMS is byte-identical), and the build's serial (sign
+/// records it in state once the folder is finished).
 /// </summary>
-public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous);
+public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<string, string> Sha256ByFile, SignedSums? Previous, BuildSerial? Build = null)
+{
+    /// <summary>The manifest.json the previous build left in the folder (what changed since), or null.</summary>
+    public BundleManifest? PreviousManifest { get; init; }
+
+    /// <summary>Each file's <see cref="FileIdentity"/> once written (null where there is none): sign re-checks them before it signs.</summary>
+    public IReadOnlyDictionary<string, FileIdentity?> IdentityByFile { get; init; } = new Dictionary<string, FileIdentity?>();
+}
 
 // Writes: artifacts/<site>/<node>.run, manifest.json, sbom.cdx.json, report.html and INSTALL.txt (--out), cache/packaging/
 // (one gzip member per shared binary, hash records). First takes SHA256SUMS and its signature out of the folder: a folder
 // being rewritten never looks finished.
 public static class PackageStep
 {
+    /// <summary>
+    /// A bundle carries private keys and credentials: owner only (0700). Auditors read it as the owner (sha256sum,
+    /// kbundle verify); a field engineer runs it as root.
+    /// </summary>
+    public const UnixFileMode RunMode = NodeFile.SecretDir;
+
     public static string ToolVersion =>
         typeof(PackageStep).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
 
@@ -39,21 +53,23 @@ public static class PackageStep
         var site = inputs.Site;
         var outDir = inputs.OutDir;
         Directory.CreateDirectory(outDir);
+        var previousManifest = ReadManifest(Path.Combine(outDir, BundleLayout.ManifestFile));
         var previous = SignedSums.TakeFrom(outDir);
         // Read before anything here is replaced: the report says what changed since the build this folder held.
         var before = PreviousBuild.Read(outDir, previous, pki.SigningKey.PublicKeyPem);
         ForgetUnfinishedOutputs(outDir);
         var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
         var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
+        BuildSerial build;
         var cache = new MemberCache(Path.Combine(inputs.CacheDir, "packaging"));
         var members = await CompressSharedAsync(render, cache, mtime, reporter, cancellationToken).ConfigureAwait(false);
 
         var endMember = PayloadWriter.EndMember();
         using var hasher = new PayloadHasher();
-        var nodes = new NodeRecord[render.Nodes.Count];
+        var prepared = new PreparedNode[render.Nodes.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, render.Nodes.Count),
             new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            async (index, ct) =>
+            (index, _) =>
             {
                 var tree = render.Nodes[index];
                 var node = site.Node(tree.Node);
@@ -65,40 +81,95 @@ public static class PackageStep
                 var shared = tree.Files.Where(IsShared).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
                 var own = NodePayload.OwnMember(tree, record, mtime);
                 var (payloadSize, payloadSha) = cache.Payload(NodePayload.Key(shared, own), () => hasher.Hash(shared, own, endMember));
-
-                var header = BundleHeader.Render(template, BundleHeader.Metadata(site, node, tree.Units, pki.SourceDateEpoch), payloadSize, payloadSha);
-                var runFile = BundleLayout.RunFile(node.Name);
-                var runPath = Path.Combine(outDir, runFile);
-                var runSha = cache.UnchangedRun(runPath, header, header.Length + payloadSize);
-                if (runSha is null)
-                {
-                    runSha = await WriteRunAsync(runPath, [header], shared, [own, endMember], ct).ConfigureAwait(false);
-                    cache.RecordRun(runPath, header, runSha);
-                }
-                var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
-                nodes[index] = record with { Bundle = new BundleRecord(runFile, header.Length + payloadSize, runSha, headerSha, payloadSize, payloadSha) };
-                reporter.Info($"{runFile}: {header.Length + payloadSize} bytes, payload sha256 {payloadSha}");
+                prepared[index] = new PreparedNode(node, tree, record, shared, own, payloadSize, payloadSha);
+                return ValueTask.CompletedTask;
             }).ConfigureAwait(false);
 
-        var manifest = new BundleManifest(BundleManifest.CurrentFormat, ToolVersion, new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256),
-            pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
+        BundleManifest Of(IReadOnlyList<NodeRecord> nodes, BuildSerial build) => new BundleManifest(BundleManifest.CurrentFormat, ToolVersion,
+            new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256), pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
         {
+            BuildSerial = build.Number == 0 ? null : build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
             Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
             Addons = site.Addons.Select(a => fetch.Addons.FirstOrDefault(f => f.Addon.Name == a.Name)?.Record
                                              ?? new AddonRecord(a.Name, "built-in", null, [a.Name])).ToList(),
         };
+        byte[] Header(PreparedNode p, BuildSerial build) =>
+            BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build), p.PayloadSize, p.PayloadSha256);
+
+        // The serial grows only when something this build writes differs from the last one: the fingerprint is every
+        // header and payload, and the manifest, as they would be without a serial.
+        using (var fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            fingerprint.AppendData(Of(prepared.Select(p => p.Record).ToList(), BuildSerial.Placeholder).ToBytes());
+            foreach (var p in prepared)
+            {
+                p.ContentSha256 = PayloadWriter.Sha256Hex(Encoding.ASCII.GetBytes($"{PayloadWriter.Sha256Hex(Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}"));
+                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {p.ContentSha256}\n"));
+            }
+            build = BuildSerial.Decide(inputs.StateDir, Convert.ToHexStringLower(fingerprint.GetCurrentHash()), BuildClock(inputs, pki));
+        }
+
+        var nodes = new NodeRecord[prepared.Length];
+        var identities = new ConcurrentDictionary<string, FileIdentity?>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(Enumerable.Range(0, prepared.Length),
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (index, ct) =>
+            {
+                var p = prepared[index];
+                var header = Header(p, build);
+                var runFile = BundleLayout.RunFile(p.Node.Name);
+                var runPath = Path.Combine(outDir, runFile);
+                var runSha = cache.UnchangedRun(runPath, header, header.Length + p.PayloadSize);
+                if (runSha is null)
+                {
+                    runSha = await WriteRunAsync(runPath, [header], p.Shared, [p.Own, endMember], ct).ConfigureAwait(false);
+                    cache.RecordRun(runPath, header, runSha);
+                }
+                else if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(runPath) != RunMode)
+                {
+                    // An older build's bundle, world-readable: kept, but no longer readable by everyone.
+                    File.SetUnixFileMode(runPath, RunMode);
+                    cache.RecordRun(runPath, header, runSha);
+                }
+                identities[runFile] = FileIdentity.Of(runPath);
+                var headerSha = Encoding.ASCII.GetString(header, BundleLayout.Shebang.Length + BundleLayout.HeaderHashKey.Length, 64);
+                nodes[index] = p.Record with
+                {
+                    Bundle = new BundleRecord(runFile, header.Length + p.PayloadSize, runSha, headerSha, p.PayloadSize, p.PayloadSha256, p.ContentSha256),
+                };
+                reporter.Info($"{runFile}: {Sizes.Human(header.Length + p.PayloadSize)}, payload sha256 {p.PayloadSha256}");
+            }).ConfigureAwait(false);
+
+        var manifest = Of(nodes, build);
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());
+        identities[BundleLayout.ManifestFile] = FileIdentity.Of(Path.Combine(outDir, BundleLayout.ManifestFile));
         var hashes = nodes.ToDictionary(n => n.Bundle!.File, n => n.Bundle!.Sha256, StringComparer.Ordinal);
         hashes[BundleLayout.ManifestFile] = PayloadWriter.Sha256Hex(manifestBytes);
         var history = before.HistoryFor(manifestBytes, manifest, inputs.Clock.GetUtcNow());
         var audit = AuditFiles.Render(manifest, manifestBytes, pki.SigningKey.PublicKeyPem, history, ToolIdentity.Current);
         foreach (var (name, sha) in AuditFiles.Write(outDir, audit))
+        {
             hashes[name] = sha;
+            identities[name] = FileIdentity.Of(Path.Combine(outDir, name));
+        }
         reporter.Info($"{string.Join(", ", audit.Keys)}: written ({history.Changes.Basis})");
-        return new PackageResult(manifest, hashes, previous);
+        return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities, PreviousManifest = previousManifest };
     }
+
+    /// <summary>A node's payload, ready to be put behind its header.</summary>
+    private sealed record PreparedNode(
+        Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256)
+    {
+        public string? ContentSha256 { get; set; }
+    }
+
+    /// <summary>The time a new serial is stamped with: SOURCE_DATE_EPOCH when set (reproducible builds), else the build's clock.</summary>
+    private static DateTimeOffset BuildClock(BuildInputs inputs, PkiResult pki) =>
+        string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SourceDateEpoch.Variable))
+            ? inputs.Clock.GetUtcNow()
+            : DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
 
     /// <summary>A file whose member is shared between nodes: a binary from the cache, or an image archive.</summary>
     private static bool IsShared(NodeFile file) => file.SourceFile is not null || file.Archive is not null;
@@ -144,8 +215,21 @@ public static class PackageStep
             }
             foreach (var bytes in after)
                 await hashing.WriteAsync(bytes, token).ConfigureAwait(false);
-        }, NodeFile.Executable, cancellationToken).ConfigureAwait(false);
+        }, RunMode, cancellationToken).ConfigureAwait(false);
         return Convert.ToHexStringLower(runHash.GetCurrentHash());
+    }
+
+    /// <summary>The manifest the previous build left, to tell what changed; null when there is none or it cannot be read.</summary>
+    private static BundleManifest? ReadManifest(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? BundleManifest.Parse(File.ReadAllBytes(path), path) : null;
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or IntegrityException or NotSupportedException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A killed build leaves hidden .tmp files; none may survive into a finished folder.</summary>

@@ -20,6 +20,8 @@ public sealed record BuildOptions
     public string? TemplatesDir { get; init; }
     public bool Renew { get; init; }
     public bool Json { get; init; }
+    /// <summary><c>--new-cluster</c>: make a new CA even though the output folder holds bundles another key signed.</summary>
+    public bool NewCluster { get; init; }
 
     public static string DefaultCacheDir()
     {
@@ -30,7 +32,30 @@ public sealed record BuildOptions
 
     public string ResolveCacheDir() => Path.GetFullPath(CacheDir ?? DefaultCacheDir());
 
-    public string ResolveStateDir(string site) => Path.GetFullPath(StateDir ?? Path.Combine("state", site));
+    /// <summary>
+    /// SPEC §6: --state, else beside the site file (<c>&lt;site file's folder&gt;/state/&lt;site&gt;</c>, as §2 names it: one
+    /// folder per site, so two site files in one folder never share a CA), never relative to the working folder. A state
+    /// folder an older kbundle made there (<c>./state/&lt;site&gt;</c>) is still used while none exists beside the site
+    /// file (<see cref="LegacyStateDir"/> says so).
+    /// </summary>
+    public string ResolveStateDir(string site, string? workingDirectory = null)
+    {
+        if (StateDir is not null)
+            return Path.GetFullPath(StateDir);
+        var beside = BesideSiteStateDir(site);
+        return Directory.Exists(beside) ? beside : LegacyStateDir(site, workingDirectory) ?? beside;
+    }
+
+    /// <summary>The state folder beside the site file.</summary>
+    public string BesideSiteStateDir(string site) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(SitePath)) ?? ".", "state", site);
+
+    /// <summary>The working folder's <c>state/&lt;site&gt;</c> when it holds a build's state (older kbundle versions put it there); else null.</summary>
+    public string? LegacyStateDir(string site, string? workingDirectory = null)
+    {
+        var legacy = Path.Combine(Path.GetFullPath(workingDirectory ?? Directory.GetCurrentDirectory()), "state", site);
+        return StateDir is null && legacy != BesideSiteStateDir(site) && File.Exists(Path.Combine(legacy, Pki.CertificateTable.Ca + ".crt")) ? legacy : null;
+    }
 
     public string ResolveOutDir(string site) => Path.GetFullPath(OutDir ?? Path.Combine("artifacts", site));
 }

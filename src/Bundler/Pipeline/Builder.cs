@@ -32,7 +32,15 @@ public static class Builder
             throw new UserInputException($"{lockFile.Path}: pins Kubernetes {lockFile.Kubernetes}, but the site {site.SourcePath} asks for {site.Kubernetes}");
         lockFile.CheckProvides(site);
         lockFile.CheckImages(site);
-        return new BuildInputs(site, lockFile, options) { Warnings = loaded.Warnings };
+        var inputs = new BuildInputs(site, lockFile, options) { Warnings = loaded.Warnings };
+        if (inputs.StateDir == options.LegacyStateDir(site.Name))
+            inputs = inputs with
+            {
+                Warnings = [.. inputs.Warnings, new Diagnostic(Severity.Warning, options.SitePath, 0, 0, "--state",
+                    $"using {inputs.StateDir}, where an older kbundle kept the state (relative to the working folder)",
+                    $"move it beside the site file, to {options.BesideSiteStateDir(site.Name)} (SPEC §6), or pass --state")],
+            };
+        return inputs;
     }
 
     public static async Task<BuildReport> BuildAsync(BuildOptions options, IBuildReporter reporter, CancellationToken cancellationToken = default)
@@ -52,6 +60,8 @@ public static class Builder
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(reporter);
+        // One build at a time per state and output folder, each a folder it can write, apart from each other.
+        using var folders = BuildFolders.Prepare(inputs);
         var run = new PipelineRunner(reporter, inputs.Options.Until);
         var fetched = await run.StepAsync(StepName.Fetch, ct => new FetchStep().RunAsync(inputs, reporter, ct), cancellationToken).ConfigureAwait(false);
         var nginx = await run.StepAsync(StepName.Nginx, ct => NginxStep.RunAsync(inputs, fetched!, reporter, ct), cancellationToken).ConfigureAwait(false);
@@ -59,6 +69,6 @@ public static class Builder
         var rendered = await run.StepAsync(StepName.Render, ct => RenderStep.RunAsync(inputs, fetched!, nginx!, pki!.Material, reporter, ct), cancellationToken).ConfigureAwait(false);
         var packaged = await run.StepAsync(StepName.Package, ct => PackageStep.RunAsync(inputs, rendered!, fetched!, nginx!, pki!, reporter, ct), cancellationToken).ConfigureAwait(false);
         var signed = await run.StepAsync(StepName.Sign, ct => SignStep.RunAsync(inputs, packaged!, pki!.SigningKey, reporter, ct), cancellationToken).ConfigureAwait(false);
-        return run.Report(new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed));
+        return run.Report(new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed)) with { Inputs = inputs };
     }
 }

@@ -12,6 +12,9 @@ public sealed record BuildReport(IReadOnlyList<StepResult> Steps, int ExitCode, 
     public TimeSpan Total => Steps.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
 
     public BuildOutputs Outputs { get; init; } = new(null, null, null, null, null, null);
+
+    /// <summary>What the build was asked for (its folders); null for a report made without a build.</summary>
+    public BuildInputs? Inputs { get; init; }
 }
 
 /// <summary>

@@ -8,6 +8,24 @@ namespace Bundler.Pki;
 /// <summary>What a certificate shows and what its table row asks for, in one comparable form; and the fields behind it.</summary>
 public static class Fingerprints
 {
+    /// <summary>
+    /// SHA-256 of a PEM public key's DER SubjectPublicKeyInfo, lower-case hex: what
+    /// <c>openssl pkey -pubin -in KEY -outform DER | sha256sum</c> prints. Null when the text holds no public key.
+    /// </summary>
+    public static string? OfPublicKeyPem(string pem)
+    {
+        ArgumentNullException.ThrowIfNull(pem);
+        var start = pem.IndexOf("-----BEGIN PUBLIC KEY-----", StringComparison.Ordinal);
+        var end = pem.IndexOf("-----END PUBLIC KEY-----", StringComparison.Ordinal);
+        if (start < 0 || end < start)
+            return null;
+        var base64 = pem[(start + "-----BEGIN PUBLIC KEY-----".Length)..end];
+        var der = new byte[base64.Length];
+        return Convert.TryFromBase64String(string.Concat(base64.Where(c => !char.IsWhiteSpace(c))), der, out var written)
+            ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(der.AsSpan(0, written)))
+            : null;
+    }
+
     /// <summary>The spec as the certificate must show it: subject, SANs, EKUs, key algorithm. Equal fingerprints = nothing to re-issue.</summary>
     public static string Fingerprint(string subject, IEnumerable<string> sans, IEnumerable<string> ekuOids, string algorithm)
     {

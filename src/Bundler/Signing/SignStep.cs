@@ -44,7 +44,9 @@ public static class SignStep
         if (key.KeySize != 256)
             throw new IntegrityException($"the signing key in {inputs.StateDir} is ECDSA-{key.KeySize}; bundles are signed with ECDSA P-256");
 
-        // The hashes package computed while writing: 50 bundles are not read back just to be hashed.
+        // The hashes package computed while writing: 50 bundles are not read back just to be hashed. What is signed must
+        // still be what is in the folder: a file whose identity changed since package wrote it is hashed again.
+        CheckUnchanged(inputs.OutDir, packaged);
         var sums = Sha256Sums.Render(packaged.Sha256ByFile);
         // ECDSA signatures are randomised: when SHA256SUMS comes out byte-identical to the previous build's, its
         // signature is kept so a rebuild leaves the whole folder unchanged.
@@ -57,8 +59,25 @@ public static class SignStep
         AtomicFile.WriteAllText(Path.Combine(outDir, BundleLayout.PublicKeyFile), signingKey.PublicKeyPem, NodeFile.Public);
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SignatureFile), signature, NodeFile.Public);
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.SumsFile), sums, NodeFile.Public);
+        // The folder is finished: its serial is the site's latest (docs/pki.md: the one file of state not written by pki).
+        packaged.Build?.Record(inputs.StateDir);
         reporter.Info($"{BundleLayout.SumsFile}: {packaged.Sha256ByFile.Count} files, signed with ECDSA P-256");
         return Task.FromResult(new SignResult(sums, signature, signingKey.PublicKeyPem));
+    }
+
+    private static void CheckUnchanged(string outDir, PackageResult packaged)
+    {
+        foreach (var (name, sha) in packaged.Sha256ByFile)
+        {
+            var path = Path.Combine(outDir, name);
+            var identity = packaged.IdentityByFile.GetValueOrDefault(name);
+            if (identity is not null && FileIdentity.Of(path) == identity)
+                continue;
+            var actual = File.Exists(path) ? Packaging.PayloadWriter.Sha256Hex(path) : "(missing)";
+            if (actual != sha)
+                throw new IntegrityException($"{path} changed after the package step wrote it (sha256 {actual}, written as {sha}): " +
+                                             "nothing was signed; run the build again, and find what else writes into the output folder");
+        }
     }
 
     public static byte[] Sign(byte[] data, ECDsa key) =>

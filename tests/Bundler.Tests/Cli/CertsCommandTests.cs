@@ -19,7 +19,7 @@ public sealed class CertsCommandTests
     }
 
     [Fact]
-    public void GivenIssuedState_WhenCertsRuns_ThenItPrintsOneRowPerNodeCertificate()
+    public void GivenIssuedState_WhenCertsRunsWide_ThenItPrintsOneRowPerNodeCertificate()
     {
         using var fixture = new PkiFixture();
         var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
@@ -27,7 +27,7 @@ public sealed class CertsCommandTests
         fixture.Ensure(site);
         var (output, stdout, stderr) = Output();
 
-        var code = CertsCommand.Run(new CertsCommand.Options(sitePath, fixture.StateDir, null, Json: false), output);
+        var code = CertsCommand.Run(new CertsCommand.Options(sitePath, fixture.StateDir, null, Json: false, Wide: true), output);
 
         Assert.Equal(ExitCodes.Success, code);
         var text = stdout.ToString();
@@ -50,9 +50,38 @@ public sealed class CertsCommandTests
         using var json = JsonDocument.Parse(stdout.ToString());
         var rows = json.RootElement.GetProperty("certificates");
         Assert.Equal(site.Nodes.Sum(n => pki.CertificatesFor(n).Count), rows.GetArrayLength());
-        var leafCount = rows.EnumerateArray().Count(r => r.GetProperty("expiresInDays").GetInt32() < CertsCommand.WarningDays);
-        Assert.True(leafCount > 0);
-        Assert.Equal(leafCount, json.RootElement.GetProperty("warnings").GetArrayLength());
+        // One warning per certificate, however many nodes carry it.
+        var expiring = pki.Items.Where(i => i.Certificate is not null && i.Certificate.NotAfter.ToUniversalTime() < DateTime.UtcNow.AddDays(300 + CertsCommand.WarningDays)).ToList();
+        Assert.NotEmpty(expiring);
+        Assert.Equal(expiring.Count, json.RootElement.GetProperty("warnings").GetArrayLength());
+    }
+
+    [Fact]
+    public void GivenIssuedState_WhenCertsRuns_ThenCasComeFirstThenLeavesEachWithExpiryAndTimeLeftInEightyColumns()
+    {
+        using var fixture = new PkiFixture();
+        var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
+        var site = PkiFixture.Site();
+        var pki = fixture.Ensure(site);
+        var (output, stdout, stderr) = Output();
+
+        var code = CertsCommand.Run(new CertsCommand.Options(sitePath, fixture.StateDir, null, Json: false), output, DateTimeOffset.UtcNow.AddDays(300));
+
+        Assert.Equal(ExitCodes.Success, code);
+        var lines = stdout.ToString().Split('\n');
+        Assert.All(lines, l => Assert.True(l.Length <= 80, $"{l.Length} columns: {l}"));
+        var cas = Array.FindIndex(lines, l => l.StartsWith("CERTIFICATE AUTHORITY", StringComparison.Ordinal));
+        var leaves = Array.FindIndex(lines, l => l.StartsWith("CERTIFICATE ", StringComparison.Ordinal) && !l.StartsWith("CERTIFICATE AUTHORITY", StringComparison.Ordinal));
+        Assert.True(cas >= 0 && leaves > cas, stdout.ToString());
+        Assert.Matches(@"(?m)^ca +\d{4}-\d\d-\d\d \d\d:\d\d UTC +9y$", stdout.ToString());
+        Assert.Matches(@"(?m)^etcd/ca +\d{4}-\d\d-\d\d \d\d:\d\d UTC +9y$", stdout.ToString());
+        Assert.Matches(@"(?m)^admin +\d{4}-\d\d-\d\d \d\d:\d\d UTC +64d +ca$", stdout.ToString());
+        Assert.Single(lines, l => l.StartsWith("nodes/k8s-01/apiserver ", StringComparison.Ordinal));
+        Assert.Single(lines, l => l.StartsWith("admin ", StringComparison.Ordinal));
+        // One warning line per certificate (admin sits on every master, warned once).
+        var warnings = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(warnings, w => w.StartsWith("warning: admin ", StringComparison.Ordinal));
+        Assert.Equal(pki.Items.Count(i => i.Certificate is not null && !i.Instance.Spec.IsAuthority), warnings.Length);
     }
 
     [Fact]

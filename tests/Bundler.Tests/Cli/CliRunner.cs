@@ -18,6 +18,17 @@ internal static class CliRunner
         return new Result(code, output.ToString(), error.ToString());
     }
 
+    /// <summary>
+    /// Runs kbundle in a process of its own (the kbundle.dll beside the tests), for what must not take the test host down
+    /// with it if it goes wrong (a stack overflow, running out of memory) or needs its own working folder.
+    /// </summary>
+    public static Result RunProcess(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var result = ProcessRunner.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "kbundle.dll"), .. args], workingDirectory, environment)
+            .GetAwaiter().GetResult();
+        return new Result(result.ExitCode, result.StandardOutput, result.StandardError);
+    }
+
     public static System.CommandLine.ParseResult Parse(string commandLine) =>
         Bundler.Cli.Cli.BuildRoot(new CliOutput(TextWriter.Null, TextWriter.Null, interactive: false)).Parse(commandLine);
 }

@@ -11,7 +11,7 @@ public class ParserTests
     {
         var parse = CliRunner.Parse(
             "build sites/x.yaml --pins p.yaml --mirror http://mirror.local/k8s --mirror /media/usb --cache /c --state /s --out /o " +
-            "--offline --until pki --templates /t --renew --json " +
+            "--offline --until pki --templates /t --renew --new-cluster --json " +
             "--registry-mirror registry.k8s.io=https://mirror.local --registry-mirror index.docker.io=http://10.0.0.5:5000");
 
         Assert.Empty(parse.Errors);
@@ -22,7 +22,7 @@ public class ParserTests
         Assert.Equal([("registry.k8s.io", "https://mirror.local/"), ("docker.io", "http://10.0.0.5:5000/")],
             options.RegistryMirrors.Select(m => (m.Registry, m.Url.ToString())));
         Assert.Equal(("/c", "/s", "/o", "/t"), (options.CacheDir, options.StateDir, options.OutDir, options.TemplatesDir));
-        Assert.True(options.Offline && options.Renew && options.Json);
+        Assert.True(options.Offline && options.Renew && options.Json && options.NewCluster);
         Assert.Equal(StepName.Pki, options.Until);
     }
 
@@ -34,7 +34,7 @@ public class ParserTests
         Assert.Null(options.Until);
         Assert.Empty(options.Mirrors);
         Assert.Empty(options.RegistryMirrors);
-        Assert.False(options.Offline || options.Renew || options.Json);
+        Assert.False(options.Offline || options.Renew || options.Json || options.NewCluster);
         Assert.EndsWith(Path.Combine("state", "lab"), options.ResolveStateDir("lab"));
         Assert.EndsWith(Path.Combine("artifacts", "lab"), options.ResolveOutDir("lab"));
         Assert.EndsWith(Path.Combine(".cache", "kbundle"), BuildOptions.DefaultCacheDir());
@@ -94,6 +94,8 @@ public class ParserTests
         Assert.Equal(new InspectCommand.Options("k8s-01.run", true), InspectCommand.Bind(CliRunner.Parse("inspect k8s-01.run --json")));
         Assert.Equal(new VerifyCommand.Options("artifacts/lab", "key.pub"), VerifyCommand.Bind(CliRunner.Parse("verify artifacts/lab --pubkey key.pub")));
         Assert.Equal(new DiffCommand.Options("old", "new"), DiffCommand.Bind(CliRunner.Parse("diff old new")));
+        Assert.Equal(new DiffCommand.Options("old", "new", Stat: true, Json: true), DiffCommand.Bind(CliRunner.Parse("diff --stat old new --json")));
+        Assert.Equal(new CertsCommand.Options("s.yaml", null, null, false, Wide: true), CertsCommand.Bind(CliRunner.Parse("certs s.yaml --wide")));
     }
 
     [Theory]

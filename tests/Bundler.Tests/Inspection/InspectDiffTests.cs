@@ -89,7 +89,7 @@ public sealed class InspectDiffTests : IDisposable
 
         var (code, stdout, _) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
 
-        Assert.Equal(0, code);
+        Assert.Equal(1, code);
         Assert.Contains("== w1\n", stdout, StringComparison.Ordinal);
         Assert.Contains("binary changed: /opt/k8s/bin/kubelet sha256 ", stdout, StringComparison.Ordinal);
         Assert.Contains("--- a/etc/modules-load.d/kubernetes.conf\n+++ b/etc/modules-load.d/kubernetes.conf\n@@ -1,3 +1,8 @@\n", stdout, StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed class InspectDiffTests : IDisposable
 
         var (code, stdout, _) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
 
-        Assert.Equal(0, code);
+        Assert.Equal(1, code);
         Assert.NotEqual(oldPause, newPause);
         foreach (var node in new[] { "m1", "w1", "w2" })
         {
@@ -147,6 +147,93 @@ public sealed class InspectDiffTests : IDisposable
         foreach (var secret in secrets.SelectMany(s => s.Split('\n')).Select(l => l.Trim()).Where(l => l.Length >= 16 && !l.StartsWith("-----", StringComparison.Ordinal)))
             Assert.DoesNotContain(secret, stdout + stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("PRIVATE KEY-----\n", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenReissuedCertificatesAndANewNode_WhenDiffed_ThenCertificatesComeFirstWithoutPemAndHostsAndHeaderChangesAreNamed()
+    {
+        await _fx.BuildAsync(_fx.Out("old"));
+        _fx.SiteYaml = _fx.SiteYaml.Replace("pki:\n  keyAlgorithm: ecdsa-p256\n", "apiServer:\n  extraSans: [api.lab.example]\npki:\n  keyAlgorithm: ecdsa-p256\n", StringComparison.Ordinal)
+            + "  - name: w3\n    ip: 10.88.0.23\n    roles: [worker]\n";
+        await _fx.BuildAsync(_fx.Out("new"));
+
+        var (code, stdout, stderr) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.True(code == 1, stderr);
+        Assert.DoesNotContain("-----BEGIN CERTIFICATE", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("LS0tLS1CRUdJTi", stdout, StringComparison.Ordinal);
+        var m1 = stdout[stdout.IndexOf("== m1\n", StringComparison.Ordinal)..stdout.IndexOf("== w1\n", StringComparison.Ordinal)];
+        Assert.Contains("/etc/hosts: + 10.88.0.23 w3", m1, StringComparison.Ordinal);
+        Assert.Contains("build serial: 1 -> 2", m1, StringComparison.Ordinal);
+        var certificate = m1.IndexOf("certificate re-issued: /etc/kubernetes/pki/apiserver.crt", StringComparison.Ordinal);
+        Assert.True(certificate > 0, m1);
+        Assert.True(m1.IndexOf("--- a/", StringComparison.Ordinal) is -1 || m1.IndexOf("--- a/", StringComparison.Ordinal) > certificate, m1);
+        Assert.Contains("== w3\nnode added", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenANewerBuild_WhenDiffedWithStat_ThenEachNodeIsOneLineOfCounts()
+    {
+        await _fx.BuildAsync(_fx.Out("old"));
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
+        await _fx.BuildAsync(_fx.Out("new"));
+
+        var (code, stdout, stderr) = Kbundle("diff", "--stat", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.True(code == 1, stderr);
+        Assert.Matches(@"(?m)^w1 +changed: .*1 binary", stdout);
+        Assert.DoesNotContain("@@", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("sha256", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenANewerBuild_WhenDiffedAsJson_ThenEachChangeIsAnObject()
+    {
+        await _fx.BuildAsync(_fx.Out("old"));
+        _fx.ReplaceUpstream("kubelet", "/usr/bin/du");
+        await _fx.BuildAsync(_fx.Out("new"));
+
+        var (code, stdout, stderr) = Kbundle("diff", "--json", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.True(code == 1, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.True(json.RootElement.GetProperty("differ").GetBoolean());
+        var w1 = json.RootElement.GetProperty("nodes").EnumerateArray().Single(n => n.GetProperty("node").GetString() == "w1");
+        Assert.Equal("changed", w1.GetProperty("status").GetString());
+        Assert.Contains(w1.GetProperty("changes").EnumerateArray(), c => c.GetProperty("kind").GetString() == "binary" && c.GetProperty("path").GetString() == "/opt/k8s/bin/kubelet");
+    }
+
+    [Fact]
+    public async Task GivenAnEtcdMastersBundle_WhenInspected_ThenKubeNginxAndItsSourceAreComponentsAndEverySecretIsCounted()
+    {
+        await _fx.BuildAsync();
+
+        var (code, stdout, stderr) = Kbundle("inspect", Path.Combine(_fx.Out(), "m1.run"));
+
+        Assert.True(code == 0, stderr);
+        var nginx = _fx.Last!.Fetch!.Artifacts.Single(a => a.Name == "nginx");
+        Assert.Contains($"kube-nginx {nginx.Version} amd64: built from nginx {nginx.Version} source {nginx.Algorithm}:{nginx.Checksum}", stdout, StringComparison.Ordinal);
+        // A master is a node too (SPEC §7): its kubelet's and kube-proxy's kubeconfigs are among them.
+        Assert.Contains("kubeconfigs with embedded keys (6): /etc/kubernetes/admin.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/kube-proxy.conf " +
+                        "/etc/kubernetes/kubelet.conf /etc/kubernetes/scheduler.conf /etc/kubernetes/super-admin.conf", stdout, StringComparison.Ordinal);
+        Assert.Contains("encryption config: /etc/kubernetes/encryption-config.yaml", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"secrets \(\d+\): ", stdout);
+    }
+
+    [Fact]
+    public async Task GivenAnArtifactsFolder_WhenInspected_ThenTheReportStartsWithTheSiteAndTheSignature()
+    {
+        await _fx.BuildAsync();
+
+        var (code, stdout, stderr) = Kbundle("inspect", _fx.Out());
+        File.WriteAllText(Path.Combine(_fx.Out(), "SHA256SUMS.sig"), "not a signature");
+        var broken = Kbundle("inspect", _fx.Out());
+
+        Assert.True(code == 0, stderr);
+        var first = stdout.Split('\n')[0];
+        Assert.StartsWith($"site lab: 3 bundles (m1, w1, w2), build serial 1", first, StringComparison.Ordinal);
+        Assert.Contains("signature: verified", stdout.Split('\n')[1], StringComparison.Ordinal);
+        Assert.Contains("signature: FAILED", broken.Out.Split('\n')[1], StringComparison.Ordinal);
     }
 
     [Theory]

@@ -31,6 +31,46 @@ public sealed class VerifyTests : IDisposable
         Assert.Contains("ok     m1.run (header, payload)", stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task GivenOneBundle_WhenVerified_ThenItIsCheckedAgainstItsFoldersSignedSums()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+
+        var (code, stdout, stderr) = Kbundle($"verify {run}");
+        Tamper("payload-byte");
+        var tampered = Kbundle($"verify {run}");
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("ok     SHA256SUMS.sig", stdout, StringComparison.Ordinal);
+        Assert.Contains("ok     w1.run: sha256 matches SHA256SUMS", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("m1.run", stdout, StringComparison.Ordinal);
+        Assert.Equal(4, tampered.Code);
+        Assert.Contains("FAILED w1.run", tampered.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenAFolder_WhenVerifiedWithItsOwnKey_ThenTheKeysFingerprintIsPrintedWithAWarning()
+    {
+        await _fx.BuildAsync();
+        using var key = System.Security.Cryptography.ECDsa.Create();
+        key.ImportFromPem(File.ReadAllText(Path.Combine(_fx.Out(), "signing.pub")));
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(key.ExportSubjectPublicKeyInfo()));
+        var trusted = Path.Combine(_fx.Root, "trusted.pub");
+        File.Copy(Path.Combine(_fx.Out(), "signing.pub"), trusted);
+
+        var own = Kbundle($"verify {_fx.Out()}");
+        var given = Kbundle($"verify {_fx.Out()} --pubkey {trusted}");
+
+        Assert.Equal(0, own.Code);
+        Assert.Contains($"signing key sha256:{fingerprint}", own.Out, StringComparison.Ordinal);
+        Assert.Contains("warning: ", own.Err, StringComparison.Ordinal);
+        Assert.Contains("signing.pub inside the folder", own.Err, StringComparison.Ordinal);
+        Assert.Equal(0, given.Code);
+        Assert.Contains($"signing key sha256:{fingerprint}", given.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("warning", given.Err, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string, string> Tampers => new()
     {
         { "payload-byte", "w1.run", "payload modified" },

@@ -22,7 +22,6 @@ public sealed class InstallerPartsTests : IDisposable
         nodes:
           - {"{"} name: m1, ip: 10.88.0.11, roles: [etcd, master] {"}"}
           - {"{"} name: w1, ip: 10.88.0.21, roles: [worker] {"}"}
-          - {"{"} name: e1, ip: 10.88.0.31, roles: [etcd] {"}"}
         """, "site.yaml", PinCatalog.Default()).Site;
 
     /// <summary>Runs <paramref name="script"/> after sourcing common.sh and <paramref name="part"/>, with the node's header variables.</summary>
@@ -80,7 +79,15 @@ public sealed class InstallerPartsTests : IDisposable
     [Fact]
     public void GivenAnEtcdOnlyNode_WhenItsHostCommandsArePreflighted_ThenNoneAreNeeded()
     {
-        var (code, stdout, stderr) = Run(Site(), "e1", "preflight.sh", "kb_pf_host_commands; echo \"fails: ${#KB_FAILS[@]}\"");
+        var site = SiteLoader.Parse("""
+            name: lab
+            kubernetes: 1.36.0
+            nodes:
+              - { name: m1, ip: 10.88.0.11, roles: [master] }
+              - { name: e1, ip: 10.88.0.31, roles: [etcd] }
+            """, "site.yaml", PinCatalog.Default()).Site;
+
+        var (code, stdout, stderr) = Run(site, "e1", "preflight.sh", "kb_pf_host_commands; echo \"fails: ${#KB_FAILS[@]}\"");
 
         Assert.True(code == 0, stderr);
         Assert.Equal("fails: 0\n", stdout);
@@ -178,5 +185,64 @@ public sealed class InstallerPartsTests : IDisposable
         Assert.Contains($"error: the server rejected {manifests[1]}", stdout, StringComparison.Ordinal);
         Assert.Equal([$"{PayloadWriter.Sha256Hex(manifests[0])} {manifests[0]}"], File.ReadAllLines(_dir.File("state", "applied")));
         Assert.Equal(2, KubectlCalls().Length);
+    }
+
+    [Fact]
+    public void GivenAnEtcdMemberWaitingForItsPeers_WhenTheHealthCheckWaits_ThenItNamesThePeersAndSaysToInstallThemTogether()
+    {
+        var site = SiteLoader.Parse("""
+            name: lab
+            kubernetes: 1.36.0
+            nodes:
+              - { name: m1, ip: 10.88.0.11, roles: [etcd, master] }
+              - { name: m2, ip: 10.88.0.12, roles: [etcd, master] }
+              - { name: e3, ip: 10.88.0.13, roles: [etcd] }
+              - { name: w1, ip: 10.88.0.21, roles: [worker] }
+            """, "site.yaml", PinCatalog.Default()).Site;
+
+        var (code, stdout, stderr) = Run(site, "m1", "health.sh", "kb_health etcd",
+            new() { ["KBUNDLE_HEALTH_CMD"] = "false", ["KBUNDLE_HEALTH_TIMEOUT"] = "0" });
+
+        Assert.Equal(1, code);
+        var all = stdout + stderr;
+        Assert.Contains("m2 (10.88.0.12)", all, StringComparison.Ordinal);
+        Assert.Contains("e3 (10.88.0.13)", all, StringComparison.Ordinal);
+        Assert.DoesNotContain("w1", all, StringComparison.Ordinal);
+        Assert.Contains("install the etcd members together", all, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1 localhost\n10.0.0.9 last-line-without-newline", "127.0.0.1 localhost\n10.0.0.9 last-line-without-newline\n")]
+    [InlineData("127.0.0.1 localhost\n# BEGIN kbundle lab\n10.88.0.11 m1\n# END kbundle lab\n10.0.0.9 after\n", "127.0.0.1 localhost\n10.0.0.9 after\n")]
+    [InlineData("127.0.0.1 localhost\n# BEGIN kbundle lab\n10.88.0.11 m1\n10.0.0.9 after-a-lost-end-marker\n",
+        "127.0.0.1 localhost\n10.88.0.11 m1\n10.0.0.9 after-a-lost-end-marker\n")]
+    public void GivenAHostsFile_WhenTheClusterBlockIsTakenOut_ThenEveryOtherLineStays(string hosts, string expected)
+    {
+        var input = _dir.File("hosts.in");
+        File.WriteAllText(input, hosts);
+
+        var (code, stdout, stderr) = Run(Site(), "w1", "install.sh", $"kb_hosts_without_block < '{input}'");
+
+        Assert.True(code == 0, stderr);
+        Assert.Equal(expected, stdout);
+    }
+
+    [Fact]
+    public void GivenAHostsFileWithAStaleBlockAndNoStagingFolder_WhenTheBlockIsWrittenThenRemoved_ThenOnlyTheBlockChangesAndNoTemporaryFileStays()
+    {
+        var hosts = _dir.File("hosts");
+        File.WriteAllText(hosts, "127.0.0.1 localhost\n# BEGIN kbundle lab\n10.0.0.1 old\n# END kbundle lab\n10.0.0.9 last");
+        var tmp = _dir.File("tmp");
+        Directory.CreateDirectory(tmp);
+        var env = new Dictionary<string, string> { ["KBUNDLE_HOSTS_FILE"] = hosts, ["TMPDIR"] = tmp };
+
+        var written = Run(Site(), "w1", "install.sh", "kb_hosts_block", env);
+        var afterWrite = File.ReadAllText(hosts);
+        var removed = Run(Site(), "w1", "install.sh", "kb_hosts_block remove", env);
+
+        Assert.True(written.Code == 0 && removed.Code == 0, written.Err + removed.Err);
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 last\n# BEGIN kbundle lab\n10.88.0.11 m1\n10.88.0.21 w1\n# END kbundle lab\n", afterWrite);
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 last\n", File.ReadAllText(hosts));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(tmp));
     }
 }

@@ -197,7 +197,7 @@ public sealed partial class InstallerTests : IDisposable
         // A PATH with only what the installer itself needs: coreutils, tar, gzip.
         var bin = Path.Combine(_fx.Root, "minimal-bin");
         Directory.CreateDirectory(bin);
-        foreach (var tool in new[] { "bash", "tail", "head", "sha256sum", "stat", "readlink", "dirname", "mktemp", "rm", "tar", "gzip", "cat", "id", "uname", "date", "df", "tr", "cut", "mkdir", "sort" })
+        foreach (var tool in new[] { "bash", "tail", "head", "tee", "sha256sum", "stat", "readlink", "dirname", "mktemp", "rm", "tar", "gzip", "cat", "id", "uname", "date", "df", "tr", "cut", "mkdir", "sort" })
         {
             var found = new[] { "/usr/bin/", "/bin/" }.Select(d => d + tool).First(File.Exists);
             File.CreateSymbolicLink(Path.Combine(bin, tool), found);
@@ -317,7 +317,8 @@ public sealed partial class InstallerTests : IDisposable
         Assert.True(code == 1, stdout + stderr);
         Assert.Contains("install failed: health check of kubelet failed", stdout, StringComparison.Ordinal);
         Assert.Contains("rolled back", stdout, StringComparison.Ordinal);
-        Assert.Equal(before, Snapshot());
+        var after = Snapshot();
+        Assert.True(before.SequenceEqual(after), string.Join("\n", before.Except(after).Concat(after.Except(before))));
         Assert.Contains("stop kubelet", File.ReadAllText(calls), StringComparison.Ordinal);
         Assert.Contains("\"check\":\"health:kubelet\",\"result\":\"fail\"", File.ReadAllText(_root + "/var/lib/kbundle/checks.jsonl"), StringComparison.Ordinal);
     }
@@ -350,10 +351,10 @@ public sealed partial class InstallerTests : IDisposable
         Assert.Contains("done: 0 changes", again.Out, StringComparison.Ordinal);
     }
 
-    /// <summary>Every file under the root with its mode and hash, except the logs (they record the failed run).</summary>
+    /// <summary>Every file under the root with its mode and hash, except the logs and the lock (they record the failed run).</summary>
     private SortedDictionary<string, string> Snapshot() => new(
         Directory.EnumerateFiles(_root, "*", SearchOption.AllDirectories)
-            .Where(f => !f.EndsWith(".log", StringComparison.Ordinal) && !f.EndsWith("checks.jsonl", StringComparison.Ordinal) && !f.Contains("/var/lib/kbundle/backup/", StringComparison.Ordinal))
+            .Where(f => !f.EndsWith(".log", StringComparison.Ordinal) && !f.EndsWith("checks.jsonl", StringComparison.Ordinal) && !f.EndsWith("/var/lib/kbundle/lock", StringComparison.Ordinal) && !f.Contains("/var/lib/kbundle/backup/", StringComparison.Ordinal))
             .ToDictionary(f => f[_root.Length..], f => Mode(f) + " " + PayloadWriter.Sha256Hex(f)), StringComparer.Ordinal);
 
     [Fact]

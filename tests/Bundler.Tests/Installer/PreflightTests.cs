@@ -30,23 +30,25 @@ public sealed class PreflightTests : IDisposable
 
     private const string TcpHeader = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
 
-    private void HealthyHost()
+    private void HealthyHost(string ip = "10.88.0.11")
     {
         Write("proc/sys/kernel/arch", "x86_64\n");
         Directory.CreateDirectory(Path.Combine(_proc, "run/systemd/system"));
         Write("sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
-        Write("proc/net/fib_trie", "Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- 10.88.0.11\n        /32 host LOCAL\n");
+        Write("proc/net/fib_trie", $"Main:\n  +-- 0.0.0.0/0 3 0 5\n     |-- {ip}\n        /32 host LOCAL\n");
         Write("proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
         Directory.CreateDirectory(Path.Combine(_proc, "sys/module/overlay"));
         Directory.CreateDirectory(Path.Combine(_proc, "sys/module/br_netfilter"));
         Write("proc/net/tcp", TcpHeader);
     }
 
-    private (int Code, string Out, string Err) DryRun(Dictionary<string, string> env, params string[] extra)
+    private (int Code, string Out, string Err) DryRun(Dictionary<string, string> env, params string[] extra) => DryRunOf("m1", env, extra);
+
+    private (int Code, string Out, string Err) DryRunOf(string node, Dictionary<string, string> env, params string[] extra)
     {
         env["KBUNDLE_PROC_ROOT"] = _proc;
         env["TMPDIR"] = _fx.Root;
-        return BundleFixture.Run("bash", [Path.Combine(_fx.Out(), "m1.run"), "--dry-run", .. extra], env);
+        return BundleFixture.Run("bash", [Path.Combine(_fx.Out(), node + ".run"), "--dry-run", .. extra], env);
     }
 
     [Fact]
@@ -89,6 +91,26 @@ public sealed class PreflightTests : IDisposable
         Assert.Contains("dry run: ", stdout, StringComparison.Ordinal);
         Assert.Contains("sysctl net.bridge.bridge-nf-call-iptables: 0 -> 1", stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("sysctl net.ipv4.ip_forward", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenAWorkerHost_WhenDryRun_ThenItListsTheHostsBlockTheModulesToLoadAndTheRoutes()
+    {
+        await _fx.BuildAsync();
+        HealthyHost("10.88.0.21");
+        Directory.Delete(Path.Combine(_proc, "sys/module/br_netfilter"));
+        var hosts = Path.Combine(_fx.Root, "hosts");
+        File.WriteAllText(hosts, "127.0.0.1 localhost\n");
+
+        var (code, stdout, stderr) = DryRunOf("w1", new() { ["KBUNDLE_FAKE_UID"] = "0", ["KBUNDLE_HOSTS_FILE"] = hosts },
+            "--skip-preflight", "other-site,disk,modules,host-commands");
+
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains($"hosts    {hosts}: add the block of site lab: 10.88.0.11 m1, 10.88.0.21 w1, 10.88.0.22 w2", stdout, StringComparison.Ordinal);
+        Assert.Contains("module   br_netfilter: load", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("module   overlay", stdout, StringComparison.Ordinal);
+        Assert.Contains("route    172.30.2.0/24 via 10.88.0.22", stdout, StringComparison.Ordinal);
+        Assert.Equal("127.0.0.1 localhost\n", File.ReadAllText(hosts));
     }
 
     [RootFact("mount", "umount")]

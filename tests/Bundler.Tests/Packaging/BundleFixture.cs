@@ -107,7 +107,8 @@ public sealed class BundleFixture : IDisposable
 
     /// <summary>The real fetch (offline, from the mirror folder), pki, render, package and sign steps into <paramref name="outDir"/>.</summary>
     /// <param name="now">The build's clock (certificates, the report's date); <see cref="Now"/> unless given.</param>
-    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false, DateTimeOffset? now = null)
+    /// <param name="beforeSign">Runs between the package and sign steps (what else may touch the folder meanwhile).</param>
+    public async Task<BuildOutputs> BuildAsync(string? outDir = null, bool renew = false, DateTimeOffset? now = null, Action? beforeSign = null)
     {
         File.WriteAllText(SitePath, SiteYaml);
         var options = new BuildOptions
@@ -122,9 +123,27 @@ public sealed class BundleFixture : IDisposable
         var pki = PkiStep.Run(inputs, reporter);
         var rendered = await RenderStep.RunAsync(inputs, fetched, nginx, pki.Material, reporter);
         var packaged = await PackageStep.RunAsync(inputs, rendered, fetched, nginx, pki, reporter);
+        beforeSign?.Invoke();
         var signed = await SignStep.RunAsync(inputs, packaged, pki.SigningKey, reporter);
         Reporter = reporter;
         return Last = new BuildOutputs(fetched, nginx, pki, rendered, packaged, signed);
+    }
+
+    /// <summary>
+    /// <c>kbundle build</c> as a user types it for this fixture's site (offline, from the mirror folder). kube-nginx is a
+    /// cache hit: the stand-in sits under the key the nginx step computes, so no compiler runs, but the step still asks
+    /// for cc and make as on a real build machine (tests using this need them: ToolFact("cc", "make")).
+    /// </summary>
+    public async Task<List<string>> CommandLineAsync(string? outDir = null, string? stateDir = null)
+    {
+        File.WriteAllText(SitePath, SiteYaml);
+        var machine = NginxBuilder.MachineArch!.Value;
+        var toolchain = await NginxToolchain.FindAsync(machine, machine, ProcessRunner.Find);
+        var artifact = LockFile.Load(LockPath).Artifacts.Single(a => a.Name == NginxStep.SourceArtifact);
+        var cached = Path.Combine(Cache, "nginx", NginxBuilder.CacheKey(artifact, toolchain), NginxBuilder.BinaryName);
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        File.Copy(_binaries["kube-nginx"], cached, overwrite: true);
+        return ["build", SitePath, "--pins", LockPath, "--mirror", Mirror, "--offline", "--cache", Cache, "--state", stateDir ?? State, "--out", outDir ?? Out()];
     }
 
     /// <summary>What the last build reported.</summary>

@@ -5,6 +5,7 @@ using Bundler.Packaging;
 
 namespace Bundler.Tests.Packaging;
 
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class PackageStepTests : IDisposable
 {
     private readonly BundleFixture _fx = new();
@@ -49,6 +50,63 @@ public sealed class PackageStepTests : IDisposable
 
         Assert.Empty(Bundler.Inspection.BundleReader.Open(run).Problems());
         Assert.All(Bundler.Inspection.Verifier.Verify(_fx.Out()), c => Assert.True(c.Ok, c.Subject + ": " + c.Detail));
+    }
+
+    [Fact]
+    public async Task GivenABundleCorruptedInPlaceWithItsSizeAndMtimeKept_WhenRebuiltWarm_ThenItIsRewrittenNotTrusted()
+    {
+        await _fx.BuildAsync();
+        var run = Path.Combine(_fx.Out(), "w1.run");
+        var mtime = File.GetLastWriteTimeUtc(run);
+        using (var stream = new FileStream(run, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = stream.Length - 100;
+            var b = stream.ReadByte();
+            stream.Position = stream.Length - 100;
+            stream.WriteByte((byte)(b ^ 1));
+        }
+        File.SetLastWriteTimeUtc(run, mtime);
+
+        await _fx.BuildAsync();
+
+        Assert.Empty(Bundler.Inspection.BundleReader.Open(run).Problems());
+        Assert.All(Bundler.Inspection.Verifier.Verify(_fx.Out()), c => Assert.True(c.Ok, c.Subject + ": " + c.Detail));
+    }
+
+    [Fact]
+    public async Task GivenABundleChangedBetweenPackageAndSign_WhenSigning_ThenNoSha256SumsIsSignedThatDoesNotMatch()
+    {
+        var run = Path.Combine(_fx.Out(), "w1.run");
+
+        var error = await Assert.ThrowsAsync<IntegrityException>(() => _fx.BuildAsync(beforeSign: () =>
+        {
+            var mtime = File.GetLastWriteTimeUtc(run);
+            using (var stream = new FileStream(run, FileMode.Open, FileAccess.ReadWrite))
+            {
+                stream.Position = stream.Length - 100;
+                var b = stream.ReadByte();
+                stream.Position = stream.Length - 100;
+                stream.WriteByte((byte)(b ^ 1));
+            }
+            File.SetLastWriteTimeUtc(run, mtime);
+        }));
+
+        Assert.Contains("w1.run", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_fx.Out(), "SHA256SUMS")));
+    }
+
+    [Fact]
+    public async Task GivenABuild_ThenBundlesAreOwnerOnlyAndTheRestOfTheFolderIsReadable()
+    {
+        await _fx.BuildAsync();
+        // An older build's bundle, world-readable, that the next build keeps because nothing in it changed.
+        File.SetUnixFileMode(Path.Combine(_fx.Out(), "w2.run"), NodeFile.Executable);
+        await _fx.BuildAsync();
+
+        foreach (var run in Directory.EnumerateFiles(_fx.Out(), "*.run"))
+            Assert.Equal(NodeFile.SecretDir, File.GetUnixFileMode(run));
+        foreach (var name in new[] { "manifest.json", "SHA256SUMS", "SHA256SUMS.sig", "signing.pub" })
+            Assert.Equal(NodeFile.Public, File.GetUnixFileMode(Path.Combine(_fx.Out(), name)));
     }
 
     [ToolFact("tar")]
