@@ -11,7 +11,7 @@ const string Usage = """
       Test     builds, runs every test; the last line is 'N passed, N failed, N skipped'
       Publish  single-file kbundle under artifacts/publish/<rid> (--runtime RID; default linux-x64,
                linux-arm64 and win-x64)
-      Bench    the benchmark suite (--filter fetch-verify|pki|packaging)
+      Bench    the benchmark suite (--filter fetch-verify|pki|packaging|images)
       Clean    deletes bin/ and obj/ of every project and artifacts/
     --no-build reuses what is built (Bundle, Test). Exit code: the failed step's own (kbundle's 2 or 4 are kept).
     Cake's options: --dryrun, --tree, --description, --verbosity LEVEL, --exclusive, --invalidate-script-cache.

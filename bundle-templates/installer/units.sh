@@ -1,5 +1,6 @@
 # units.sh: starting the node's units in start order (only those a change affects, or that are not running), each
-# health-checked; the first master's one-time bootstrap; the host changes an install makes (modules, sysctls, routes).
+# health-checked; the first master's bootstrap (bootstrap.sh) once its apiserver is up; the host changes an install
+# makes (modules, sysctls, routes).
 kb_start_units() {
   local u
   kb_systemctl daemon-reload || kb_fail_install "" "systemctl daemon-reload failed"
@@ -14,18 +15,6 @@ kb_start_units() {
     fi
     if [ "$u" = kube-apiserver ] && [ "$KB_FIRST_MASTER" = yes ]; then kb_bootstrap; fi
   done
-}
-
-kb_bootstrap() {
-  local conf=$KB_SUPER_ADMIN_CONF
-  [ -n "$KB_ROOT" ] || [ -f "$KB_STATE_DIR/bootstrapped" ] && return 0
-  [ -d "$KB_BOOTSTRAP_DIR" ] || return 0
-  "$KB_BIN_DIR/kubectl" --kubeconfig "$conf" --server "https://$KB_IP:$(kb_port kube-apiserver secure)" apply -f "$KB_BOOTSTRAP_DIR/" ||
-    kb_fail_install kube-apiserver "applying the bootstrap manifests failed"
-  kb_check_log bootstrap ok "manifests applied"
-  rm -f -- "$conf"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$KB_STATE_DIR/bootstrapped"
-  kb_log "bootstrap manifests applied; super-admin credentials removed from this host"
 }
 
 kb_host_changes() {

@@ -92,7 +92,7 @@ public static class PackagingBenchmark
         return (times[0], times[^1]);
     }
 
-    private static List<string> ElfFiles(long bytes)
+    internal static List<string> ElfFiles(long bytes)
     {
         var result = new List<string>();
         // Hard links and copies would let tar store one file many times: one file per size keeps them out.

@@ -5,7 +5,7 @@ using Bundler.Benchmarks;
 
 var filter = args.FirstOrDefault();
 bool Selected(string name) => filter is null || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
-string[] names = [FetchVerifyBenchmark.Name, PkiBenchmark.Name, PackagingBenchmark.Name];
+string[] names = [FetchVerifyBenchmark.Name, PkiBenchmark.Name, PackagingBenchmark.Name, ImagesBenchmark.Name];
 if (!names.Any(Selected))
 {
     Console.Error.WriteLine($"no benchmark matches '{filter}'; available: {string.Join(", ", names)}");
@@ -20,6 +20,12 @@ if (Selected(PackagingBenchmark.Name))
 {
     var root = Directory.CreateTempSubdirectory("kbundle-bench-pkg-").FullName;
     try { await PackagingBenchmark.RunAsync(root, nodes: 50, megabytes: 400); }
+    finally { Directory.Delete(root, recursive: true); }
+}
+if (Selected(ImagesBenchmark.Name))
+{
+    var root = Directory.CreateTempSubdirectory("kbundle-bench-images-").FullName;
+    try { await ImagesBenchmark.RunAsync(root, nodes: 50, imageMegabytes: 312, binaryMegabytes: 300); }
     finally { Directory.Delete(root, recursive: true); }
 }
 return 0;

@@ -115,8 +115,11 @@ internal static class Health
 
 /// <summary>
 /// kube-apiserver stand-in: HTTPS with --tls-cert-file, client certificates required from --client-ca-file,
-/// /readyz writes and reads a key in etcd through --etcd-servers with the --etcd-* client certificate, and a
-/// tiny object store so `kubectl apply` of the bootstrap RBAC manifests works.
+/// /readyz writes and reads a key in etcd through --etcd-servers with the --etcd-* client certificate, and an object
+/// store in etcd (so every master's stand-in sees what one was given) with the discovery and OpenAPI v3 documents the
+/// real kubectl reads, so `kubectl apply --server-side` of the bootstrap RBAC and the CoreDNS add-on, and `kubectl get`,
+/// run unmodified. It applies by replacing the whole object (no field ownership): a stand-in, not an apiserver. Every
+/// write is logged as "[stand-in kube-apiserver] APPLY|UPDATE|CREATE path" so a test can count them.
 /// </summary>
 internal static class ApiServer
 {
@@ -127,7 +130,6 @@ internal static class ApiServer
         var clientCa = X509CertificateLoader.LoadCertificateFromFile(flags["client-ca-file"]);
         var port = int.Parse(flags.Get("secure-port", "6443"));
         var etcd = new EtcdClient(flags);
-        var store = new Dictionary<string, JsonNode>();
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -148,38 +150,45 @@ internal static class ApiServer
         app.MapGet("/livez", () => "ok");
         app.MapGet("/healthz", () => "ok");
         app.MapGet("/version", () => Results.Json(new { major = "1", minor = "36", gitVersion = "v1.36.0-stand-in" }));
-        // kubectl apply validates against the server's OpenAPI v3 documents: serve one for RBAC whose schemas
-        // accept any object, so the real kubectl's apply path runs unmodified.
+        // kubectl validates against the server's OpenAPI v3 documents: one per group version, whose schemas accept any
+        // object and whose PATCH operations take fieldValidation (so kubectl leaves validation to the server).
         app.MapGet("/openapi/v3", () => Results.Json(new
         {
-            paths = new Dictionary<string, object> { ["apis/rbac.authorization.k8s.io/v1"] = new { serverRelativeURL = "/openapi/v3/apis/rbac.authorization.k8s.io/v1?hash=standin" } },
+            paths = Discovery.GroupVersions.ToDictionary(g => g.Path, g => (object)new { serverRelativeURL = $"/openapi/v3/{g.Path}?hash=standin" }),
         }));
-        app.MapGet("/openapi/v3/apis/rbac.authorization.k8s.io/v1", () => Results.Json(Discovery.RbacOpenApi));
+        app.MapGet("/openapi/v3/{**path}", (string path) =>
+            Discovery.GroupVersions.FirstOrDefault(g => g.Path == path) is { } gv ? Results.Json(Discovery.OpenApi(gv)) : Results.NotFound());
         app.MapGet("/api", () => Results.Json(new { kind = "APIVersions", versions = new[] { "v1" } }));
         app.MapGet("/apis", () => Results.Json(Discovery.Groups));
-        app.MapGet("/apis/rbac.authorization.k8s.io/v1", () => Results.Json(Discovery.Rbac));
-        app.MapGet("/api/v1", () => Results.Json(new { kind = "APIResourceList", groupVersion = "v1", resources = Array.Empty<object>() }));
-        app.MapGet("/apis/{group}/{version}/{resource}/{name}", (string group, string version, string resource, string name) =>
+        app.MapGet("/api/v1", () => Results.Json(Discovery.ResourceList(Discovery.GroupVersions[0])));
+        app.MapGet("/apis/{group}/{version}", (string group, string version) =>
+            Discovery.GroupVersions.FirstOrDefault(g => g.Group == group && g.Version == version) is { } gv
+                ? Results.Json(Discovery.ResourceList(gv)) : Results.NotFound());
+        app.MapMethods("/{**path}", ["GET", "PATCH", "PUT", "POST"], async (HttpRequest request, string path) =>
         {
-            lock (store)
-                return store.TryGetValue($"{group}/{resource}/{name}", out var o) ? Results.Json(o) : Results.Json(NotFound(resource, name), statusCode: 404);
-        });
-        app.MapMethods("/apis/{group}/{version}/{resource}/{name}", ["PATCH", "PUT"], async (HttpRequest r, string group, string version, string resource, string name) =>
-        {
-            var body = await JsonNode.ParseAsync(r.Body) ?? new JsonObject();
-            lock (store)
-                store[$"{group}/{resource}/{name}"] = body;
-            await etcd.PutAsync($"/registry/{resource}/{name}", body.ToJsonString());
-            return Results.Json(body);
-        });
-        app.MapPost("/apis/{group}/{version}/{resource}", async (HttpRequest r, string group, string version, string resource) =>
-        {
-            var body = await JsonNode.ParseAsync(r.Body) ?? new JsonObject();
-            var name = body["metadata"]?["name"]?.GetValue<string>() ?? "unnamed";
-            lock (store)
-                store[$"{group}/{resource}/{name}"] = body;
-            await etcd.PutAsync($"/registry/{resource}/{name}", body.ToJsonString());
-            return Results.Json(body, statusCode: 201);
+            if (ObjectPath.Parse(path, request.Method == "POST") is not { } target)
+                return Results.NotFound();
+            var key = $"/registry/{target.Group}/{target.Resource}/{target.Namespace ?? "-"}/{target.Name}";
+            if (request.Method == "GET")
+            {
+                var stored = await etcd.GetAsync(key);
+                return stored is null ? Results.Json(NotFound(target.Resource, target.Name!), statusCode: 404) : Results.Text(stored, "application/json");
+            }
+            var body = await JsonNode.ParseAsync(request.Body) ?? new JsonObject();
+            var name = target.Name ?? body["metadata"]?["name"]?.GetValue<string>() ?? "unnamed";
+            key = $"/registry/{target.Group}/{target.Resource}/{target.Namespace ?? "-"}/{name}";
+            var metadata = body["metadata"] as JsonObject ?? new JsonObject();
+            body["metadata"] = metadata;
+            metadata["name"] = name;
+            if (target.Namespace is not null)
+                metadata["namespace"] = target.Namespace;
+            metadata["uid"] ??= Guid.NewGuid().ToString();
+            metadata["resourceVersion"] = DateTime.UtcNow.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var created = await etcd.GetAsync(key) is null;
+            await etcd.PutAsync(key, body.ToJsonString());
+            var verb = request.ContentType?.StartsWith("application/apply-patch", StringComparison.Ordinal) == true ? "APPLY" : created ? "CREATE" : "UPDATE";
+            Console.WriteLine($"[stand-in kube-apiserver] {verb} /{path} fieldManager={request.Query["fieldManager"]} force={request.Query["force"]}");
+            return Results.Json(body, statusCode: created ? 201 : 200);
         });
         await app.RunAsync();
         return 0;
@@ -201,59 +210,109 @@ internal static class ApiServer
     }
 }
 
+/// <summary>An object's REST path: api/v1[/namespaces/NS]/RESOURCE/NAME or apis/GROUP/VERSION[/namespaces/NS]/RESOURCE/NAME (no NAME for a POST).</summary>
+internal sealed record ObjectPath(string Group, string Version, string? Namespace, string Resource, string? Name)
+{
+    public static ObjectPath? Parse(string path, bool collection)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string group, version;
+        ArraySegment<string> rest;
+        if (parts is ["api", var v, ..])
+            (group, version, rest) = ("core", v, parts[2..]);
+        else if (parts is ["apis", var g, var v2, ..])
+            (group, version, rest) = (g, v2, parts[3..]);
+        else
+            return null;
+        string? ns = null;
+        if (rest is ["namespaces", var n, _, ..])
+            (ns, rest) = (n, rest[2..]);
+        return (rest.Count, collection) switch
+        {
+            (2, false) => new ObjectPath(group, version, ns, rest[0], rest[1]),
+            (1, true) => new ObjectPath(group, version, ns, rest[0], null),
+            _ => null,
+        };
+    }
+}
+
 internal static class Discovery
 {
-    private static object Schema(string kind) => new
-    {
-        type = "object",
-        additionalProperties = true,
-        x_kubernetes_group_version_kind = new[] { new { group = "rbac.authorization.k8s.io", kind, version = "v1" } },
-    };
+    public sealed record Resource(string Name, string Singular, string Kind, bool Namespaced);
 
-    private static object Patch(string kind) => new
+    public sealed record GroupVersion(string Group, string Version, Resource[] Resources)
     {
-        patch = new
-        {
-            x_kubernetes_group_version_kind = new { group = "rbac.authorization.k8s.io", kind, version = "v1" },
-            parameters = new[] { new { name = "fieldValidation", @in = "query", schema = new { type = "string" } } },
-            responses = new Dictionary<string, object> { ["200"] = new { description = "OK" } },
-        },
-    };
+        public string Path => Group.Length == 0 ? $"api/{Version}" : $"apis/{Group}/{Version}";
+        public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
+    }
 
-    public static readonly System.Text.Json.Nodes.JsonNode RbacOpenApi = System.Text.Json.Nodes.JsonNode.Parse(
-        JsonSerializer.Serialize(new
+    /// <summary>What the bootstrap RBAC and the CoreDNS add-on need; core first.</summary>
+    public static readonly GroupVersion[] GroupVersions =
+    [
+        new("", "v1",
+        [
+            new("namespaces", "namespace", "Namespace", false), new("serviceaccounts", "serviceaccount", "ServiceAccount", true),
+            new("configmaps", "configmap", "ConfigMap", true), new("services", "service", "Service", true),
+        ]),
+        new("rbac.authorization.k8s.io", "v1",
+            [new("clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false), new("clusterroles", "clusterrole", "ClusterRole", false)]),
+        new("apps", "v1", [new("deployments", "deployment", "Deployment", true)]),
+    ];
+
+    public static object ResourceList(GroupVersion gv) => new
+    {
+        kind = "APIResourceList", apiVersion = "v1", groupVersion = gv.ApiVersion,
+        resources = gv.Resources.Select(r => new
         {
-            openapi = "3.0.0",
-            info = new { title = "Kubernetes", version = "v1.36.0" },
-            // A PATCH operation that takes fieldValidation tells kubectl the server validates fields itself.
-            paths = new Dictionary<string, object>
-            {
-                ["/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/{name}"] = Patch("ClusterRoleBinding"),
-                ["/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"] = Patch("ClusterRole"),
-            },
-            components = new { schemas = new Dictionary<string, object>
-            {
-                ["io.k8s.api.rbac.v1.ClusterRoleBinding"] = Schema("ClusterRoleBinding"),
-                ["io.k8s.api.rbac.v1.ClusterRole"] = Schema("ClusterRole"),
-            } },
-        }).Replace("x_kubernetes_group_version_kind", "x-kubernetes-group-version-kind", StringComparison.Ordinal))!;
+            name = r.Name, singularName = r.Singular, namespaced = r.Namespaced, kind = r.Kind,
+            verbs = new[] { "create", "get", "list", "patch", "update" },
+        }),
+    };
 
     public static readonly object Groups = new
     {
         kind = "APIGroupList", apiVersion = "v1",
-        groups = new[] { new { name = "rbac.authorization.k8s.io", versions = new[] { new { groupVersion = "rbac.authorization.k8s.io/v1", version = "v1" } },
-            preferredVersion = new { groupVersion = "rbac.authorization.k8s.io/v1", version = "v1" } } },
+        groups = GroupVersions.Where(g => g.Group.Length > 0).Select(g => new
+        {
+            name = g.Group,
+            versions = new[] { new { groupVersion = g.ApiVersion, version = g.Version } },
+            preferredVersion = new { groupVersion = g.ApiVersion, version = g.Version },
+        }),
     };
 
-    public static readonly object Rbac = new
+    public static JsonNode OpenApi(GroupVersion gv)
     {
-        kind = "APIResourceList", apiVersion = "v1", groupVersion = "rbac.authorization.k8s.io/v1",
-        resources = new[]
+        object Gvk(Resource r) => new Dictionary<string, object> { ["group"] = gv.Group, ["kind"] = r.Kind, ["version"] = gv.Version };
+        var paths = new Dictionary<string, object>();
+        var schemas = new Dictionary<string, object>();
+        foreach (var r in gv.Resources)
         {
-            new { name = "clusterrolebindings", singularName = "clusterrolebinding", namespaced = false, kind = "ClusterRoleBinding", verbs = new[] { "create", "get", "list", "patch", "update" } },
-            new { name = "clusterroles", singularName = "clusterrole", namespaced = false, kind = "ClusterRole", verbs = new[] { "create", "get", "list", "patch", "update" } },
-        },
-    };
+            var path = r.Namespaced ? $"/{gv.Path}/namespaces/{{namespace}}/{r.Name}/{{name}}" : $"/{gv.Path}/{r.Name}/{{name}}";
+            // A PATCH operation that takes fieldValidation tells kubectl the server validates fields itself.
+            paths[path] = new Dictionary<string, object>
+            {
+                ["patch"] = new Dictionary<string, object>
+                {
+                    ["x-kubernetes-group-version-kind"] = Gvk(r),
+                    ["parameters"] = new[] { new { name = "fieldValidation", @in = "query", schema = new { type = "string" } } },
+                    ["responses"] = new Dictionary<string, object> { ["200"] = new { description = "OK" } },
+                },
+            };
+            schemas[$"io.k8s.api.{(gv.Group.Length == 0 ? "core" : gv.Group.Split('.')[0])}.{gv.Version}.{r.Kind}"] = new Dictionary<string, object>
+            {
+                ["type"] = "object",
+                ["additionalProperties"] = true,
+                ["x-kubernetes-group-version-kind"] = new[] { Gvk(r) },
+            };
+        }
+        return JsonNode.Parse(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new { title = "Kubernetes", version = "v1.36.0" },
+            ["paths"] = paths,
+            ["components"] = new { schemas },
+        }))!;
+    }
 }
 
 /// <summary>etcd v3 through its JSON gateway (/v3/kv/put, /v3/kv/range), mutual TLS with the --etcd-* files.</summary>

@@ -87,6 +87,7 @@ public static class InspectCommand
                     privateKeys = v.Record?.PrivateKeys ?? [],
                     secrets = new { privateKeys = secrets.PrivateKeys, kubeconfigs = secrets.Kubeconfigs, encryptionConfig = secrets.EncryptionConfig, other = secrets.Other },
                     units = v.Header.GetValueOrDefault(HeaderKeys.Units, "").Split(' ', StringSplitOptions.RemoveEmptyEntries),
+                    images = v.Record?.Images ?? [],
                 };
             }), BundleManifest.Json));
             return ExitCodes.Success;
@@ -127,10 +128,23 @@ public static class InspectCommand
             if (secrets.Other.Count > 0)
                 o.WriteLine($"    other files holding secrets ({secrets.Other.Count}): {string.Join(" ", secrets.Other)}");
             o.WriteLine($"  units in start order: {v.Header.GetValueOrDefault(HeaderKeys.Units)}");
+            WriteImages(o, v);
         }
         if (Directory.Exists(options.Target) && BundleLayout.AuditFiles.Where(f => File.Exists(Path.Combine(options.Target, f))).ToList() is { Count: > 0 } audit)
             output.Out.WriteLine($"for auditors (signed with the bundles): {string.Join(", ", audit)}; kbundle report {options.Target} re-creates the report");
         return ExitCodes.Success;
+    }
+
+    /// <summary>The images the node's images-&lt;arch&gt;.tar holds: ref, pinned index digest, this arch's manifest digest, bytes.</summary>
+    private static void WriteImages(TextWriter o, BundleView v)
+    {
+        var images = v.Record?.Images ?? [];
+        if (images.Count == 0)
+            return;
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  images ({images.Count}, {images.Sum(i => i.Size)} bytes):"));
+        foreach (var image in images)
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    {image.Name} {image.Ref} index {image.Digest} {image.Arch} manifest {image.ManifestDigest} {image.Size} bytes"));
     }
 
     /// <summary>A folder's report starts with what it is (site, bundles, build) and whether its signature holds.</summary>

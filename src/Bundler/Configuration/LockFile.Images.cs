@@ -33,6 +33,59 @@ public sealed partial record LockFile
 
     public LockImage? FindImage(string name) => Images.FirstOrDefault(i => i.Name == name);
 
+    /// <summary>The sandbox image: every node that runs a kubelet needs it, whatever the site says.</summary>
+    public const string SandboxImage = "pause";
+
+    /// <summary>
+    /// The images every node running a kubelet carries (SPEC §7), in lock order: the sandbox image, each built-in
+    /// add-on's image (CoreDNS), the images each add-on names, and the site's own <c>images:</c>. Nothing else is
+    /// fetched or shipped. Call <see cref="CheckImages"/> first: it names what the lock lacks.
+    /// </summary>
+    public IReadOnlyList<LockImage> ImagesFor(SiteSpec site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        var names = new HashSet<string>(StringComparer.Ordinal) { SandboxImage };
+        foreach (var addon in site.Addons)
+        {
+            if (addon.IsBuiltIn)
+                names.Add(addon.Name);
+            names.UnionWith(addon.Images.Select(i => i.Name));
+        }
+        names.UnionWith(site.Images.Select(i => i.Name));
+        return Images.Where(i => names.Contains(i.Name)).ToList();
+    }
+
+    /// <summary>
+    /// Every image the site uses is pinned: the sandbox image, the image of each built-in add-on, and each name the
+    /// site's <c>images:</c> and its add-ons list. Problems are reported at once, with the site file's line for the
+    /// names it wrote; exit 2.
+    /// </summary>
+    public void CheckImages(SiteSpec site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        var bag = new DiagnosticBag(site.SourcePath);
+        var allowed = Images.Count == 0
+            ? "pin it in the lock's images: (docs/images.md); the lock has none"
+            : $"allowed: a name from the lock's images: ({string.Join(", ", Images.Select(i => i.Name))}); or pin it there (docs/images.md)";
+        void Need(string name, Location at, string field, string why)
+        {
+            if (FindImage(name) is null)
+                bag.Error(at, field, $"{why} '{name}', which the lock {Path} does not pin", allowed);
+        }
+        Need(SandboxImage, Location.None, "nodes", "every node that runs a kubelet needs the sandbox image");
+        for (var i = 0; i < site.Addons.Length; i++)
+        {
+            var addon = site.Addons[i];
+            if (addon.IsBuiltIn)
+                Need(addon.Name, addon.At, $"addons[{i}]", $"the built-in add-on {addon.Name} needs the image");
+            foreach (var image in addon.Images)
+                Need(image.Name, image.At, image.Field, "names the image");
+        }
+        foreach (var image in site.Images)
+            Need(image.Name, image.At, image.Field, "names the image");
+        bag.ThrowIfErrors();
+    }
+
     private static List<LockImage> ReadImages(YamlFields top, DiagnosticBag bag, LockComments comments)
     {
         var images = new List<LockImage>();

@@ -94,6 +94,10 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
     [GeneratedRegex(@"\A[A-Za-z0-9._~:/?#\[\]@&+,=%-]+\z")]
     private static partial Regex UrlCharacters();
 
+    /// <summary>An http(s) URL of URL characters only: what a lock artifact and a site add-on manifest may name.</summary>
+    internal static bool IsHttpUrl(string url) =>
+        UrlCharacters().IsMatch(url) && Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http";
+
     private static bool IsNodePath(string path) => NodePath().IsMatch(path) && !path.Split('/').Any(p => p is "." or "..");
 
     private static bool IsArchiveMember(string member) =>
@@ -176,7 +180,7 @@ public sealed partial record LockFile(string Path, string Kubernetes, IReadOnlyL
             bag.Error(f.AtValue("arch"), f.Field("arch"), $"'{arch}' is not an architecture", $"allowed: {string.Join(", ", Arches)}");
 
         var url = f.Scalar("url", required: true) ?? "";
-        if (url.Length > 0 && (!UrlCharacters().IsMatch(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http")))
+        if (url.Length > 0 && !IsHttpUrl(url))
             bag.Error(f.AtValue("url"), f.Field("url"), $"'{url}' is not an http(s) URL",
                 "allowed: https://host/path/file with URL characters only (percent-encode anything else)");
 

@@ -27,7 +27,9 @@ public static partial class SiteLoader
     [GeneratedRegex(@"\A[0-9]+\.[0-9]+\.[0-9]+\z")]
     private static partial Regex Version();
 
-    private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes"];
+    private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes", "addons", "images"];
+    private static readonly string[] AddonKeys = ["name", "manifest", "images"];
+    private static readonly string[] ManifestKeys = ["url", "file", "sha256"];
     private static readonly string[] NetworkKeys = ["serviceCidr", "podCidr", "nodePortRange", "clusterDomain", "proxyMode"];
     private static readonly string[] ApiServerKeys = ["port", "localProxyPort", "extraSans"];
     private static readonly string[] PkiKeys = ["keyAlgorithm", "caValidityDays", "leafValidityDays", "caKeyOnMasters"];
@@ -79,11 +81,18 @@ public static partial class SiteLoader
         var pki = ReadPki(f.Mapping("pki"), bag);
         var nodes = ReadNodes(f, arch, bag, spots);
 
+        var addons = ReadAddons(f, path, bag);
+        var images = ReadImageNames(f.Sequence("images"), "images", bag);
+
         CheckRelations(network, apiServer, nodes, bag, spots, f.AtValue("nodes"));
 
         bag.ThrowIfErrors();
         var site = new SiteSpec(name, kubernetes, arch, network!, apiServer, pki, nodes.Select(n => n.Spec).ToImmutableArray(), path,
-            sha256 ?? Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))));
+            sha256 ?? Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(yaml))))
+        {
+            Addons = addons,
+            Images = images,
+        };
         return new Result(site, bag.Warnings.ToList());
     }
 
@@ -233,6 +242,129 @@ public static partial class SiteLoader
         var caKey = f?.Bool("caKeyOnMasters", false) ?? false;
         return new PkiSettings((KeyAlgorithm)index, ca, leaf, caKey);
     }
+
+    /// <summary>
+    /// <c>addons:</c> (SPEC §7): applied in this order by the first master. Absent, the site gets CoreDNS; a list is
+    /// exactly what is applied (<c>addons: []</c> applies none). A built-in add-on has no manifest; any other has one,
+    /// pinned by sha256, and names the images it needs.
+    /// </summary>
+    private static ImmutableArray<AddonSpec> ReadAddons(YamlFields top, string sitePath, DiagnosticBag bag)
+    {
+        if (top.Get("addons") is null)
+            return AddonSpec.Default;
+        var list = top.Sequence("addons");
+        if (list is null)
+            return [];
+        var result = ImmutableArray.CreateBuilder<AddonSpec>();
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var field = $"addons[{i}]";
+            if (list.Children[i] is not YamlMappingNode map)
+            {
+                bag.Error(YamlFields.At(list.Children[i]), field, "must be a mapping", "allowed: { name: coredns } or { name: NAME, manifest: { url: …, sha256: … }, images: [NAME] }");
+                continue;
+            }
+            var errors = bag.Errors.Count();
+            var f = new YamlFields(map, bag, field, AddonKeys);
+            var name = f.Scalar("name", required: true) ?? "";
+            if (name.Length > 0 && (!DnsLabel().IsMatch(name) || name.Length > 63))
+                bag.Error(f.AtValue("name"), $"{field}.name", $"'{name}' is not a valid add-on name",
+                    "allowed: lower-case letters, digits and '-', starting and ending with a letter or digit (it becomes a file name)");
+            else if (name.Length > 0 && seen.TryGetValue(name, out var other))
+                bag.Error(f.AtValue("name"), $"{field}.name", $"'{name}' is already listed as addons[{other}]", "allowed: each add-on once");
+            else if (name.Length > 0)
+                seen[name] = i;
+
+            var builtIn = AddonSpec.BuiltIn.Contains(name);
+            AddonManifest? manifest = null;
+            if (f.Get("manifest") is not null)
+            {
+                if (builtIn)
+                    bag.Error(f.AtValue("manifest"), $"{field}.manifest", $"{name} is built in (rendered from bundle-templates/addons/{name}.yaml.sbn)",
+                        "remove manifest: and images:, or give the add-on another name");
+                else
+                    manifest = ReadManifest(f, field, sitePath, bag);
+            }
+            else if (!builtIn && name.Length > 0)
+            {
+                bag.Error(f.Location, $"{field}.manifest", $"add-on '{name}' has no manifest",
+                    $"allowed: manifest: {{ url: https://…, sha256: … }} or {{ file: addons/{name}.yaml, sha256: … }}; built in: {string.Join(", ", AddonSpec.BuiltIn)}");
+            }
+            var images = ReadImageNames(f.Sequence("images"), $"{field}.images", bag);
+            if (builtIn && images.Length > 0)
+                bag.Error(f.AtValue("images"), $"{field}.images", $"{name} is built in and names its own image ('{name}' from the lock)", "remove images:");
+            if (bag.Errors.Count() == errors)
+                result.Add(new AddonSpec(name, manifest, images, f.Location));
+        }
+        if (!result.Any(a => a.Name == AddonSpec.CoreDns) && bag.Errors.All(d => !d.Field.StartsWith("addons", StringComparison.Ordinal)))
+            bag.Warning(top.AtValue("addons"), "addons", "coredns is not listed: the cluster gets no DNS service from this bundle",
+                "add '- name: coredns' unless the site brings its own DNS add-on");
+        return result.ToImmutable();
+    }
+
+    private static AddonManifest? ReadManifest(YamlFields addon, string field, string sitePath, DiagnosticBag bag)
+    {
+        var map = addon.Mapping("manifest");
+        if (map is null)
+        {
+            bag.Error(addon.AtValue("manifest"), $"{field}.manifest", "is empty", "allowed: { url: https://…, sha256: … } or { file: PATH, sha256: … }");
+            return null;
+        }
+        var errors = bag.Errors.Count();
+        var f = new YamlFields(map, bag, $"{field}.manifest", ManifestKeys);
+        var url = f.Scalar("url");
+        var file = f.Scalar("file");
+        if (url is not null && file is not null)
+            bag.Error(f.AtValue("file"), f.Field("file"), "both url: and file: are given", "allowed: exactly one of them");
+        else if (url is null && file is null)
+            bag.Error(f.Location, f.Field("url"), "says neither where to fetch the manifest (url:) nor which file it is (file:)",
+                "allowed: url: https://…/manifest.yaml, or file: a path relative to the site file");
+        if (url is not null && !LockFile.IsHttpUrl(url))
+            bag.Error(f.AtValue("url"), f.Field("url"), $"'{url}' is not an http(s) URL",
+                "allowed: https://host/path/file with URL characters only (percent-encode anything else)");
+        string? resolved = null;
+        if (file is not null)
+        {
+            resolved = Path.GetFullPath(file, Path.GetDirectoryName(Path.GetFullPath(sitePath)) ?? ".");
+            if (!File.Exists(resolved))
+                bag.Error(f.AtValue("file"), f.Field("file"), $"{resolved} does not exist", "allowed: a file; a relative path is read from the site file's folder");
+        }
+        var sha = f.Scalar("sha256");
+        if (sha is null)
+            // Like an artifact without a checksum: refused, never applied unverified.
+            bag.Error(f.Location, f.Field("sha256"), "no sha256: the manifest is refused, never applied unverified",
+                "allowed: sha256: <64 hex> of the manifest's bytes (sha256sum FILE)");
+        else if (sha.Length != 64 || !sha.All(char.IsAsciiHexDigit))
+            bag.Error(f.AtValue("sha256"), f.Field("sha256"), $"'{sha}' is not a sha256 checksum", "allowed: 64 hexadecimal digits");
+        return bag.Errors.Count() > errors ? null : new AddonManifest(url, resolved, sha!.ToLowerInvariant()) { Source = url ?? file! };
+    }
+
+    /// <summary>A list of image names (<c>images:</c>, <c>addons[i].images</c>): each must be pinned in the lock's images: (checked against the lock later).</summary>
+    private static ImmutableArray<ImageUse> ReadImageNames(YamlSequenceNode? list, string field, DiagnosticBag bag)
+    {
+        if (list is null)
+            return [];
+        var result = ImmutableArray.CreateBuilder<ImageUse>();
+        for (var i = 0; i < list.Children.Count; i++)
+        {
+            var item = list.Children[i];
+            var text = (item as YamlScalarNode)?.Value ?? "";
+            var at = YamlFields.At(item);
+            if (YamlFields.ControlCharacter(text) is { } bad)
+                bag.Error(at, $"{field}[{i}]", $"contains {bad}", "allowed: the name of an image in the lock's images:");
+            else if (!ImageName().IsMatch(text))
+                bag.Error(at, $"{field}[{i}]", $"'{text}' is not an image name", "allowed: a name from the lock's images: (lower-case letters, digits, '-' and '.')");
+            else if (result.Any(r => r.Name == text))
+                bag.Error(at, $"{field}[{i}]", $"'{text}' is listed twice");
+            else
+                result.Add(new ImageUse(text, at, $"{field}[{i}]"));
+        }
+        return result.ToImmutable();
+    }
+
+    [GeneratedRegex(@"\A[a-z0-9]([-a-z0-9.]*[a-z0-9])?\z")]
+    private static partial Regex ImageName();
 
     private sealed record ParsedNode(NodeSpec Spec, Location NameAt, Location IpAt, bool IpValid);
 

@@ -81,6 +81,38 @@ public sealed record PkiSettings(KeyAlgorithm KeyAlgorithm, int CaValidityDays, 
     public const int RenewalWindowDays = 30;
 }
 
+/// <summary>
+/// Where an add-on's manifest comes from (SPEC §7): an http(s) <see cref="Url"/> fetched like an artifact, or a
+/// <see cref="File"/> beside the site file (absolute here, resolved against the site file's folder), and the sha256 its
+/// bytes must have either way.
+/// </summary>
+public sealed record AddonManifest(string? Url, string? File, string Sha256)
+{
+    /// <summary>What the site file names: the URL, or the file as written there.</summary>
+    public required string Source { get; init; }
+}
+
+/// <summary>A name from the lock's <c>images:</c> and where the site file names it (for file:line:column errors).</summary>
+public sealed record ImageUse(string Name, Location At, string Field);
+
+/// <summary>
+/// One add-on the first master applies once its apiserver is healthy, in site order (SPEC §7). A built-in add-on
+/// (<see cref="CoreDns"/>) is rendered from bundle-templates/ and has no <see cref="Manifest"/>; any other has a pinned
+/// manifest and names the images it needs.
+/// </summary>
+public sealed record AddonSpec(string Name, AddonManifest? Manifest, ImmutableArray<ImageUse> Images, Location At)
+{
+    public const string CoreDns = "coredns";
+
+    /// <summary>The built-in add-ons, by name: each needs the lock image of the same name.</summary>
+    public static readonly ImmutableArray<string> BuiltIn = [CoreDns];
+
+    public bool IsBuiltIn => Manifest is null;
+
+    /// <summary>What a site without <c>addons:</c> gets.</summary>
+    public static readonly ImmutableArray<AddonSpec> Default = [new(CoreDns, null, [], Location.None)];
+}
+
 /// <summary>A validated site file. Build it with <see cref="SiteLoader"/>; every value here has passed validation.</summary>
 public sealed record SiteSpec(
     string Name,
@@ -93,6 +125,14 @@ public sealed record SiteSpec(
     string SourcePath,
     string SourceSha256)
 {
+    /// <summary>Applied by the first master in this order; <see cref="AddonSpec.Default"/> (CoreDNS) unless the site lists its own.</summary>
+    public ImmutableArray<AddonSpec> Addons { get; init; } = AddonSpec.Default;
+
+    /// <summary>The site's own images (<c>images:</c>), shipped to every node that runs a kubelet.</summary>
+    public ImmutableArray<ImageUse> Images { get; init; } = [];
+
+    public bool HasAddon(string name) => Addons.Any(a => a.Name == name);
+
     public IEnumerable<NodeSpec> Masters => Nodes.Where(n => n.Is(Roles.Master));
     public IEnumerable<NodeSpec> EtcdMembers => Nodes.Where(n => n.Is(Roles.Etcd));
     public IEnumerable<NodeSpec> Workers => Nodes.Where(n => n.Is(Roles.Worker));

@@ -32,7 +32,20 @@ public sealed record FetchResult(
 
     public FetchedImage ImageFor(string name) =>
         Images.FirstOrDefault(i => i.Pin.Name == name) ?? throw new UserInputException($"the lock pins no image named '{name}'");
+
+    /// <summary>The site's add-ons with a manifest (SPEC §7), in site order, each manifest's verified bytes.</summary>
+    public IReadOnlyList<FetchedAddon> Addons { get; init; } = [];
 }
+
+/// <summary>An add-on's manifest, verified against the site's sha256 (fetched like an artifact, or read from its file).</summary>
+public sealed record FetchedAddon(AddonSpec Addon, byte[] Content)
+{
+    /// <summary>For the manifest: the add-on, where its manifest came from, its sha256, and the images it names.</summary>
+    public AddonRecord Record => new(Addon.Name, Addon.Manifest!.Source, Addon.Manifest.Sha256, Addon.Images.Select(i => i.Name).ToList());
+}
+
+/// <summary>An add-on as manifest.json records it: name, source (URL or file as the site names it), sha256, images.</summary>
+public sealed record AddonRecord(string Name, string? Source, string? Sha256, IReadOnlyList<string> Images);
 
 /// <summary>A verified source archive in the cache and the lock entry it satisfies.</summary>
 public sealed record FetchedSource(LockArtifact Artifact, string ArchivePath);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Bundler.Configuration;
 using Bundler.Fetch.Images;
+using Bundler.Layout;
 using Bundler.Pipeline;
 
 namespace Bundler.Fetch;
@@ -9,8 +10,9 @@ namespace Bundler.Fetch;
 /// <summary>
 /// Fetches every artifact the site needs (verified, cached; <c>--mirror</c>, <c>--registry-mirror</c>, <c>--offline</c>),
 /// unpacks the named members of each archive into a folder keyed by the archive checksum, checks each OpenPGP
-/// signature the lock names (keys/ beside it), fetches the lock's images for the site's arches (docs/images.md), and
-/// hands on (arch, node path) -> local file and the verified images.
+/// signature the lock names (keys/ beside it), fetches the images the site uses for the arches of its kubelet nodes
+/// and its add-on manifests (docs/images.md), and hands on (arch, node path) -> local file, the verified images and
+/// the verified manifests.
 /// </summary>
 public sealed class FetchStep(FetchSettings? settings = null)
 {
@@ -25,11 +27,12 @@ public sealed class FetchStep(FetchSettings? settings = null)
         var artifacts = inputs.Lock.ArtifactsFor(site).ToList();
         var cache = new ArtifactCache(inputs.CacheDir);
         using var fetcher = new ArtifactFetcher(cache, inputs.Options.Mirrors, inputs.Options.Offline, _settings, reporter);
-        fetcher.CheckOfflineAvailability(artifacts);
+        var addonArtifacts = site.Addons.Where(a => a.Manifest?.Url is not null).ToDictionary(a => a.Name, AddonArtifact);
+        fetcher.CheckOfflineAvailability(artifacts.Concat(addonArtifacts.Values));
 
         // One fetch per checksum: two entries pinning the same bytes share one cache entry and one partial file.
         var entries = new ConcurrentDictionary<(string, string), string>();
-        var distinct = artifacts.DistinctBy(a => (a.Algorithm, a.Checksum)).ToList();
+        var distinct = artifacts.Concat(addonArtifacts.Values).DistinctBy(a => (a.Algorithm, a.Checksum)).ToList();
         await Parallel.ForEachAsync(distinct,
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _settings.MaxParallel), CancellationToken = cancellationToken },
             async (artifact, ct) => entries[(artifact.Algorithm, artifact.Checksum)] = await fetcher.FetchAsync(artifact, ct).ConfigureAwait(false)).ConfigureAwait(false);
@@ -66,20 +69,54 @@ public sealed class FetchStep(FetchSettings? settings = null)
         }
 
         var images = await FetchImagesAsync(inputs, reporter, cancellationToken).ConfigureAwait(false);
+        var addons = await ReadAddonsAsync(site, a => entries[(addonArtifacts[a.Name].Algorithm, addonArtifacts[a.Name].Checksum)], cancellationToken).ConfigureAwait(false);
 
         var records = artifacts.Select(a => new ArtifactRecord(a.Name, a.Version, a.Arch, a.Url, a.Algorithm, a.Checksum,
             signers.TryGetValue((a.Name, a.Arch), out var s) ? s.Fingerprint : null, a.License, a.ChecksumSource)).ToList();
         reporter.Info($"fetch: {artifacts.Count} artifact(s) verified, {files.Count} file(s) ready in {cache.Root}");
-        return new FetchResult(records, files) { Sources = sources, Images = images };
+        if (addons.Count > 0)
+            reporter.Info($"fetch: {addons.Count} add-on manifest(s) verified: {string.Join(", ", addons.Select(a => a.Addon.Name))}");
+        return new FetchResult(records, files) { Sources = sources, Images = images, Addons = addons };
     }
 
-    /// <summary>Every image of the lock, for every arch of the site (SPEC §7 later narrows this to what the site uses).</summary>
+    /// <summary>An add-on manifest at a URL, fetched like an artifact (cache by checksum, --mirror by file name, --offline).</summary>
+    private static LockArtifact AddonArtifact(AddonSpec addon) =>
+        new($"add-on {addon.Name}", "manifest", "any", addon.Manifest!.Url!, "sha256", addon.Manifest.Sha256, new Dictionary<string, string>(), null,
+            ArtifactKind.Source, addon.At);
+
+    /// <summary>
+    /// Each add-on manifest's bytes, read once and checked against the site's sha256 (a file beside the site file is
+    /// verified here; a fetched one was verified on its way into the cache and is checked again as it is read).
+    /// </summary>
+    private static async Task<IReadOnlyList<FetchedAddon>> ReadAddonsAsync(SiteSpec site, Func<AddonSpec, string> cached, CancellationToken cancellationToken)
+    {
+        var result = new List<FetchedAddon>();
+        foreach (var addon in site.Addons.Where(a => !a.IsBuiltIn))
+        {
+            var manifest = addon.Manifest!;
+            var path = manifest.File ?? cached(addon);
+            var bytes = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            var actual = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            if (actual != manifest.Sha256)
+                throw new IntegrityException($"add-on {addon.Name}: the manifest {manifest.Source} does not match the site file's sha256{Environment.NewLine}" +
+                                             $"  expected sha256 {manifest.Sha256}{Environment.NewLine}  actual   sha256 {actual}{Environment.NewLine}" +
+                                             "  nothing is applied unverified; fix the manifest or the site file's sha256");
+            result.Add(new FetchedAddon(addon, bytes));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The images the site's kubelet nodes carry (the sandbox image, the add-ons', the site's own: <see cref="LockFile.ImagesFor"/>),
+    /// for the arches of those nodes only. Nothing else of the lock's images: is fetched.
+    /// </summary>
     private async Task<IReadOnlyList<FetchedImage>> FetchImagesAsync(BuildInputs inputs, IBuildReporter reporter, CancellationToken cancellationToken)
     {
-        if (inputs.Lock.Images.Count == 0)
+        var arches = inputs.Site.Nodes.Where(ComponentTable.Images.RunsOn).Select(n => n.Arch).Distinct().Order().ToList();
+        var wanted = inputs.Lock.ImagesFor(inputs.Site);
+        if (wanted.Count == 0 || arches.Count == 0)
             return [];
-        var arches = inputs.Site.Arches.ToList();
-        var requests = inputs.Lock.Images.Select(image => new ImageRequest(image, arches)).ToList();
+        var requests = wanted.Select(image => new ImageRequest(image, arches)).ToList();
         using var fetcher = new ImageFetcher(new BlobCache(inputs.CacheDir), inputs.Options.Mirrors, inputs.Options.RegistryMirrors,
             inputs.Options.Offline, _settings, reporter);
         var images = await fetcher.FetchAsync(requests, cancellationToken).ConfigureAwait(false);

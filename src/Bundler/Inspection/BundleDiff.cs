@@ -7,7 +7,7 @@ using Bundler.Packaging;
 namespace Bundler.Inspection;
 
 /// <summary>
-/// One change on a node: its kind (header, hosts, certificate, binary, config, key, secret, mode, file), the path or
+/// One change on a node: its kind (header, hosts, certificate, image, binary, config, key, secret, mode, file), the path or
 /// header field it is about, a one-line summary, and for configs the unified diff (secrets and certificates hidden).
 /// </summary>
 public sealed record DiffChange(string Kind, string Path, string Summary, string? Diff = null)
@@ -34,8 +34,8 @@ public sealed record NodeDiff(string Node, string Status, IReadOnlyList<DiffChan
 
 /// <summary>
 /// <c>kbundle diff OLD NEW</c>: per node, first what the header says (the node, its units, /etc/hosts, the build), then
-/// certificates (re-issued, SANs, expiry; never PEM), then files: binaries by hash, configs as unified diffs with every
-/// secret and every certificate or key block hidden.
+/// certificates (re-issued, SANs, expiry; never PEM), then images (added, removed, re-pinned), then files: binaries and
+/// image archives by hash, configs as unified diffs with every secret and every certificate or key block hidden.
 /// </summary>
 public static partial class BundleDiff
 {
@@ -81,6 +81,7 @@ public static partial class BundleDiff
         var changes = new List<DiffChange>();
         changes.AddRange(CompareHeader(before, after));
         changes.AddRange(CompareCertificates(before, after));
+        changes.AddRange(CompareImages(before, after));
         changes.AddRange(CompareFiles(before, after));
         return changes;
     }
@@ -201,8 +202,28 @@ public static partial class BundleDiff
     [GeneratedRegex(@"-----BEGIN (?<label>[A-Z0-9 ]+)-----.*?-----END \k<label>-----", RegexOptions.Singleline | RegexOptions.CultureInvariant)]
     private static partial Regex PemBlock();
 
+    /// <summary>The images of the node's archive (its node.json), by lock name: added, removed, or pinned to another digest.</summary>
+    private static IEnumerable<DiffChange> CompareImages(BundleView before, BundleView after)
+    {
+        var old = (before.Record?.Images ?? []).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var @new = (after.Record?.Images ?? []).ToDictionary(i => i.Name, StringComparer.Ordinal);
+        foreach (var name in old.Keys.Union(@new.Keys).Order(StringComparer.Ordinal))
+        {
+            old.TryGetValue(name, out var o);
+            @new.TryGetValue(name, out var n);
+            if (o is null)
+                yield return new DiffChange("image", name, $"image added: {name} {n!.Ref}@{n.Digest} ({n.Arch} manifest {n.ManifestDigest}, {n.Size} bytes)");
+            else if (n is null)
+                yield return new DiffChange("image", name, $"image removed: {name} {o.Ref}@{o.Digest}");
+            else if (o.Ref != n.Ref || o.Digest != n.Digest || o.ManifestDigest != n.ManifestDigest)
+                yield return new DiffChange("image", name,
+                    $"image changed: {name} {o.Ref}@{o.Digest} -> {n.Ref}@{n.Digest} ({n.Arch} manifest {o.ManifestDigest} -> {n.ManifestDigest})");
+        }
+    }
+
+    /// <summary>Compared by hash: binaries and image archives (a bundle's view holds no bytes of a large file), and anything that is not text.</summary>
     private static bool IsBinary(PayloadFile file) =>
-        file.Kind is { } kind ? kind == "binary" : file.Content is null || file.Content.AsSpan().Contains((byte)0);
+        file.Kind is { } kind ? kind is "binary" or "images" : file.Content is null || file.Content.AsSpan().Contains((byte)0);
 
     private static string Date(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

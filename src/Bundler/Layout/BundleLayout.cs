@@ -38,7 +38,7 @@ public static class BundleLayout
     public static readonly IReadOnlyList<string> InstallerParts =
     [
         "installer/common.sh", "installer/preflight.sh", "installer/journal.sh", "installer/install.sh",
-        "installer/units.sh", "installer/health.sh", "installer/uninstall.sh", "installer/main.sh",
+        "installer/units.sh", "installer/bootstrap.sh", "installer/health.sh", "installer/uninstall.sh", "installer/main.sh",
     ];
 
     public static string RunFile(string node) => node + RunExtension;
@@ -112,7 +112,8 @@ public static class HeaderKeys
     public const string SuperAdminConf = "KB_SUPER_ADMIN_CONF";
     public const string KubeletConf = "KB_KUBELET_CONF";
     public const string RootKubeconfig = "KB_ROOT_KUBECONFIG";
-    public const string BootstrapDir = "KB_BOOTSTRAP_DIR";
+    /// <summary>First master: every manifest it applies once its apiserver is healthy, in order (bootstrap RBAC, then the add-ons).</summary>
+    public const string BootstrapManifests = "KB_BOOTSTRAP_MANIFESTS";
     public const string SysctlConf = "KB_SYSCTL_CONF";
     public const string ModulesConf = "KB_MODULES_CONF";
     public const string PodRoutes = "KB_POD_ROUTES";

@@ -32,6 +32,12 @@ public sealed record ComponentSpec
     /// <summary>A binary the pipeline builds instead of fetching (kube-nginx, by the nginx step).</summary>
     public string? BuiltBinary { get; init; }
 
+    /// <summary>
+    /// The image archive the component imports, by the node's arch: built by the package step from the fetched images
+    /// (SPEC §7) and shared between the nodes of an arch like a binary; a change re-runs the unit.
+    /// </summary>
+    public Func<Arch, string>? ImageArchive { get; init; }
+
     /// <summary>Ports the component binds whatever the site says.</summary>
     public ImmutableArray<ComponentPort> Ports { get; init; } = [];
 
@@ -75,9 +81,16 @@ public static class ComponentTable
 {
     private const Roles EveryRole = Roles.Etcd | Roles.Master | Roles.Worker;
 
+    /// <summary>
+    /// Every master is also a node (SPEC §7): it runs containerd, a kubelet, kube-proxy and the CNI, so the apiserver
+    /// reaches pod and service IPs (webhooks, aggregated APIs); without the worker role it is registered with the
+    /// control-plane taint.
+    /// </summary>
+    private const Roles Nodes = Roles.Master | Roles.Worker;
+
     public static readonly ComponentSpec Containerd = new()
     {
-        Name = "containerd", Roles = Roles.Worker, IsUnit = true,
+        Name = "containerd", Roles = Nodes, IsUnit = true,
         Binaries = [NodePaths.Bin("containerd"), NodePaths.Bin("containerd-shim-runc-v2"), NodePaths.Bin("runc")],
         Tools = [NodePaths.Bin("ctr"), NodePaths.Bin("crictl")],
     };
@@ -120,9 +133,19 @@ public static class ComponentTable
         SitePort = api => new("proxy", api.LocalProxyPort),
     };
 
+    /// <summary>
+    /// A oneshot unit ordered after containerd and before the kubelet: imports the bundle's images-&lt;arch&gt;.tar with
+    /// the bundle's ctr, skipping images already present, and pins the sandbox image (docs/images.md).
+    /// </summary>
+    public static readonly ComponentSpec Images = new()
+    {
+        Name = "kbundle-images", Roles = Nodes, IsUnit = true,
+        ImageArchive = NodePaths.ImageArchive,
+    };
+
     public static readonly ComponentSpec Kubelet = new()
     {
-        Name = "kubelet", Roles = Roles.Worker, IsUnit = true,
+        Name = "kubelet", Roles = Nodes, IsUnit = true,
         Binaries = [NodePaths.Bin("kubelet")],
         Ports = [new("api", 10250), new("healthz", 10248)],
         DataDirs = [NodePaths.KubeletDir],
@@ -132,7 +155,7 @@ public static class ComponentTable
 
     public static readonly ComponentSpec KubeProxy = new()
     {
-        Name = "kube-proxy", Roles = Roles.Worker, IsUnit = true,
+        Name = "kube-proxy", Roles = Nodes, IsUnit = true,
         Binaries = [NodePaths.Bin("kube-proxy")],
         Ports = [new("healthz", 10256), new("metrics", 10249)],
         // Stale conntrack entries of deleted Services are flushed with conntrack; the rules go in with the mode's tool.
@@ -153,13 +176,13 @@ public static class ComponentTable
 
     public static readonly ComponentSpec CniPlugins = new()
     {
-        Name = "cni-plugins", Roles = Roles.Worker,
+        Name = "cni-plugins", Roles = Nodes,
         Tools = [$"{NodePaths.CniBinDir}/bridge", $"{NodePaths.CniBinDir}/host-local", $"{NodePaths.CniBinDir}/loopback", $"{NodePaths.CniBinDir}/portmap"],
     };
 
     /// <summary>The table; units in start order.</summary>
     public static readonly ImmutableArray<ComponentSpec> Rows =
-        [Containerd, Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, KubeNginx, Kubelet, KubeProxy, Kubectl, CniPlugins];
+        [Containerd, Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, KubeNginx, Images, Kubelet, KubeProxy, Kubectl, CniPlugins];
 
     public static ComponentSpec Row(string name) =>
         Rows.FirstOrDefault(r => r.Name == name) ?? throw new ArgumentException($"no component named '{name}'", nameof(name));

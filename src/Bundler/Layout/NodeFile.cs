@@ -3,7 +3,7 @@ using System.Collections.Immutable;
 namespace Bundler.Layout;
 
 /// <summary>What kind of file, for modes and the manifest.</summary>
-public enum FileKind { Binary, Config, Certificate, PrivateKey, Kubeconfig, Unit, Manifest }
+public enum FileKind { Binary, Config, Certificate, PrivateKey, Kubeconfig, Unit, Manifest, Script, Images }
 
 /// <summary>
 /// One file a node receives: its path on the node, mode, and either its bytes (generated files) or the
@@ -16,6 +16,12 @@ public sealed record NodeFile(string Path, UnixFileMode Mode, FileKind Kind)
 
     /// <summary>A local file with the bytes (binaries), or null when <see cref="Content"/> is set.</summary>
     public string? SourceFile { get; init; }
+
+    /// <summary>
+    /// The images an image archive holds (<see cref="FileKind.Images"/>), or null. The package step writes the archive
+    /// once per arch and shares it between nodes like a binary; neither <see cref="Content"/> nor <see cref="SourceFile"/> is set.
+    /// </summary>
+    public Packaging.ImageArchive? Archive { get; init; }
 
     /// <summary>The lock artifact a binary comes from (kubernetes-server, etcd, ...): the manifest's <c>component</c>.</summary>
     public string? Component { get; init; }
@@ -36,6 +42,10 @@ public sealed record NodeFile(string Path, UnixFileMode Mode, FileKind Kind)
         {
             Content = System.Text.Encoding.UTF8.GetBytes(text),
         };
+
+    /// <summary>An image archive (images-&lt;arch&gt;.tar, SPEC §7): 0644, its bytes written by the package step.</summary>
+    public static NodeFile Images(string path, Packaging.ImageArchive archive, ImmutableArray<ComponentSpec> restarts) =>
+        new(path, Public, FileKind.Images) { Archive = archive, Restarts = restarts };
 
     public static NodeFile Binary(string path, string sourceFile, string component, ImmutableArray<ComponentSpec> restarts = default) =>
         new(path, Executable, FileKind.Binary) { SourceFile = sourceFile, Component = component, Restarts = restarts.IsDefault ? [] : restarts };

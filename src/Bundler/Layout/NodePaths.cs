@@ -45,4 +45,15 @@ public static class NodePaths
     public const string PodRoutes = KubernetesDir + "/pod-routes.conf";
     /// <summary>Manifests the first master applies once its apiserver is healthy.</summary>
     public const string BootstrapDir = KubernetesDir + "/bootstrap";
+
+    /// <summary>Add-on manifests (SPEC §7) the first master applies after the bootstrap ones, in site order.</summary>
+    public const string AddonsDir = KubernetesDir + "/addons";
+
+    public static string Addon(string name) => $"{AddonsDir}/{name}.yaml";
+
+    /// <summary>The bundle's images and the script the kbundle-images unit runs to import them.</summary>
+    public const string ImagesDir = "/opt/k8s/images";
+    public const string ImportScript = ImagesDir + "/import.sh";
+
+    public static string ImageArchive(Configuration.Arch arch) => $"{ImagesDir}/images-{Configuration.Names.Of(arch)}.tar";
 }

@@ -42,6 +42,9 @@ public sealed record BundleManifest(
     /// <summary>Every pinned image the build fetched (SPEC §7), in lock order; null when the lock pins none.</summary>
     public IReadOnlyList<PinnedImageRecord>? Images { get; init; }
 
+    /// <summary>The add-ons the first master applies, in order (SPEC §7): name, source, the manifest's sha256, the images it names.</summary>
+    public IReadOnlyList<AddonRecord>? Addons { get; init; }
+
     public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, Json).Concat("\n"u8.ToArray()).ToArray();
 
     public static BundleManifest Parse(byte[] bytes, string source) =>
@@ -61,7 +64,11 @@ public sealed record NodeRecord(
     IReadOnlyList<FileRecord> Files,
     IReadOnlyList<CertificateRecord> Certificates,
     IReadOnlyList<string> PrivateKeys,
-    IReadOnlyList<string> Units);
+    IReadOnlyList<string> Units)
+{
+    /// <summary>The images its images-&lt;arch&gt;.tar holds (nodes that run a kubelet), lock order; null for the others.</summary>
+    public IReadOnlyList<ImageRecord>? Images { get; init; }
+}
 
 /// <param name="ContentSha256">
 /// sha256 of "&lt;sha256 of the header with build serial 0&gt; &lt;payload sha256&gt;": the same for two builds whose
@@ -89,17 +96,22 @@ public static class ManifestRecords
         // must not change every bundle's node.json, and so every bundle.
         var components = artifacts.Where(a => componentNames.Contains(a.Name) && (a.Arch == Names.Of(node.Arch) || a.Arch == "any"))
             .Select(a => a with { License = null, ChecksumSource = null }).ToList();
+        var archive = tree.Files.FirstOrDefault(f => f.Archive is not null)?.Archive;
         return new NodeRecord(node.Name, node.Ip.ToString(), Names.RoleList(node.Roles).ToList(), Names.Of(node.Arch), null, components,
             files, certificates.OrderBy(c => c.Path, StringComparer.Ordinal).ToList(),
-            tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units);
+            tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units)
+        {
+            Images = archive?.Records,
+        };
     }
 
     /// <summary>A file's record: generated files are hashed here, binaries carry the hash their shared member recorded.</summary>
     public static FileRecord File(NodeFile file, SharedMember? member)
     {
         ArgumentNullException.ThrowIfNull(file);
-        if (file.Content is null == (file.SourceFile is null) || file.SourceFile is not null && member is null)
-            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content or a source file (with its shared member)");
+        var sources = (file.Content is null ? 0 : 1) + (file.SourceFile is null ? 0 : 1) + (file.Archive is null ? 0 : 1);
+        if (sources != 1 || file.Content is null && member is null)
+            throw new InvalidOperationException($"{file.Path}: a node file needs exactly one of content, a source file or an image archive (with its shared member)");
         var (size, sha) = file.Content is { } content ? (content.LongLength, PayloadWriter.Sha256Hex(content)) : (member!.ContentSize, member.ContentSha256);
         return new FileRecord(file.Path, BundleLayout.Octal(file.Mode), "root:root", size, sha, file.Kind.ToString().ToLowerInvariant(), file.Component);
     }

@@ -54,6 +54,35 @@ internal sealed class MemberCache(string directory)
         return new SharedMember(key, path, size, sha);
     }
 
+    /// <summary>
+    /// The member that carries an image archive (images-&lt;arch&gt;.tar) at <paramref name="nodePath"/>: the archive is
+    /// written straight into a gzip member of stored blocks (layers are compressed already; recompressing them would cost
+    /// CPU for nothing), once per content key. Its size and sha256 are kept in hashes/ beside the other records, since
+    /// they cannot be known without writing it.
+    /// </summary>
+    public async Task<SharedMember> GetImagesAsync(string nodePath, UnixFileMode mode, ImageArchive archive, DateTimeOffset mtime, CancellationToken cancellationToken)
+    {
+        var key = PayloadWriter.Sha256Hex(Encoding.UTF8.GetBytes(
+            $"kbundle-images-member-v1\n{nodePath}\n{BundleLayout.Octal(mode)}\n{mtime.ToUnixTimeSeconds()}\n{archive.Key}\n"));
+        var path = System.IO.Path.Combine(directory, key + ".gz");
+        var record = ReadRecord(Record("hashes", key))?.Split(' ', StringSplitOptions.TrimEntries);
+        if (File.Exists(path) && record is [var sizeText, { Length: 64 } recorded]
+            && long.TryParse(sizeText, System.Globalization.CultureInfo.InvariantCulture, out var recordedSize))
+        {
+            Interlocked.Increment(ref _reused);
+            return new SharedMember(key, path, recordedSize, recorded);
+        }
+        var size = archive.Size;
+        string sha = "";
+        await AtomicFile.WriteAsync(path, async (stream, ct) =>
+            sha = await PayloadWriter.WriteStoredMemberAsync(stream, BundleLayout.EntryName(nodePath), mode, size, mtime,
+                (content, token) => ImageArchiveWriter.WriteAsync(content, archive.Images, archive.Arch, mtime, token), ct).ConfigureAwait(false),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        AtomicFile.WriteAllText(Record("hashes", key), FormattableString.Invariant($"{size} {sha}\n"));
+        Interlocked.Increment(ref _compressed);
+        return new SharedMember(key, path, size, sha);
+    }
+
     public (long Size, string Sha256) Payload(string key, Func<(long Size, string Sha256)> compute)
     {
         var record = ReadRecord(Record("payloads", key))?.Split(' ', StringSplitOptions.TrimEntries);

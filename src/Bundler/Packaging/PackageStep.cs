@@ -73,12 +73,12 @@ public static class PackageStep
             {
                 var tree = render.Nodes[index];
                 var node = site.Node(tree.Node);
-                SharedMember? Member(NodeFile f) => f.SourceFile is null ? null : members[(f.Path, f.Mode, Path.GetFullPath(f.SourceFile))];
+                SharedMember? Member(NodeFile f) => IsShared(f) ? members[SharedKey(f)] : null;
                 var files = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => ManifestRecords.File(f, Member(f))).ToList();
                 var record = ManifestRecords.Node(site, node, tree, files, pki.Material.CertificatesFor(node), fetch.Artifacts);
 
-                // Payload order: the shared binary members (path order), the node's own member, the end member.
-                var shared = tree.Files.Where(f => f.SourceFile is not null).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
+                // Payload order: the shared members (binaries, the image archive; path order), the node's own member, the end member.
+                var shared = tree.Files.Where(IsShared).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
                 var own = NodePayload.OwnMember(tree, record, mtime);
                 var (payloadSize, payloadSha) = cache.Payload(NodePayload.Key(shared, own), () => hasher.Hash(shared, own, endMember));
                 prepared[index] = new PreparedNode(node, tree, record, shared, own, payloadSize, payloadSha);
@@ -90,6 +90,8 @@ public static class PackageStep
         {
             BuildSerial = build.Number == 0 ? null : build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
             Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
+            Addons = site.Addons.Select(a => fetch.Addons.FirstOrDefault(f => f.Addon.Name == a.Name)?.Record
+                                             ?? new AddonRecord(a.Name, "built-in", null, [a.Name])).ToList(),
         };
         byte[] Header(PreparedNode p, BuildSerial build) =>
             BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build), p.PayloadSize, p.PayloadSha256);
@@ -169,21 +171,31 @@ public static class PackageStep
             ? inputs.Clock.GetUtcNow()
             : DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
 
-    /// <summary>Compress once, share across nodes: one gzip member per distinct binary (path, mode, file), cached by content hash.</summary>
-    private static async Task<ConcurrentDictionary<(string, UnixFileMode, string), SharedMember>> CompressSharedAsync(
+    /// <summary>A file whose member is shared between nodes: a binary from the cache, or an image archive.</summary>
+    private static bool IsShared(NodeFile file) => file.SourceFile is not null || file.Archive is not null;
+
+    /// <summary>What makes two nodes' shared files one member: path, mode, and the source file or the archive's content.</summary>
+    private static string SharedKey(NodeFile file) => file.Archive is { } archive
+        ? $"images\n{file.Path}\n{BundleLayout.Octal(file.Mode)}\n{archive.Arch}\n{archive.Key}"
+        : $"file\n{file.Path}\n{BundleLayout.Octal(file.Mode)}\n{Path.GetFullPath(file.SourceFile!)}";
+
+    /// <summary>
+    /// Compress once, share across nodes: one gzip member per distinct binary (path, mode, file) and one per image archive
+    /// (one per arch, stored, not compressed), cached by content hash.
+    /// </summary>
+    private static async Task<ConcurrentDictionary<string, SharedMember>> CompressSharedAsync(
         RenderResult render, MemberCache cache, DateTimeOffset mtime, IBuildReporter reporter, CancellationToken cancellationToken)
     {
-        var binaries = render.Nodes.SelectMany(n => n.Files).Where(f => f.SourceFile is not null)
-            .Select(f => (f.Path, f.Mode, Source: Path.GetFullPath(f.SourceFile!))).Distinct().ToList();
-        var members = new ConcurrentDictionary<(string, UnixFileMode, string), SharedMember>();
-        using var progress = reporter.Begin($"compress {binaries.Count} binaries");
-        await Parallel.ForEachAsync(binaries, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            (binary, _) =>
-            {
-                members[binary] = cache.Get(binary.Path, binary.Mode, binary.Source, mtime);
-                return ValueTask.CompletedTask;
-            }).ConfigureAwait(false);
-        progress.Complete($"{cache.Reused} reused, {cache.Compressed} compressed");
+        var shared = render.Nodes.SelectMany(n => n.Files).Where(IsShared).DistinctBy(SharedKey).ToList();
+        var members = new ConcurrentDictionary<string, SharedMember>(StringComparer.Ordinal);
+        var archives = shared.Count(f => f.Archive is not null);
+        using var progress = reporter.Begin($"compress {shared.Count - archives} binaries" + (archives > 0 ? $", store {archives} image archive(s)" : ""));
+        // Image archives first: they are the largest, and start while the binaries compress beside them.
+        await Parallel.ForEachAsync(shared.OrderBy(f => f.Archive is null), new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            async (file, ct) => members[SharedKey(file)] = file.Archive is { } archive
+                ? await cache.GetImagesAsync(file.Path, file.Mode, archive, mtime, ct).ConfigureAwait(false)
+                : cache.Get(file.Path, file.Mode, Path.GetFullPath(file.SourceFile!), mtime)).ConfigureAwait(false);
+        progress.Complete($"{cache.Reused} reused, {cache.Compressed} written");
         return members;
     }
 

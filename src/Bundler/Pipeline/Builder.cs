@@ -31,6 +31,7 @@ public static class Builder
         if (lockFile.Kubernetes != site.Kubernetes)
             throw new UserInputException($"{lockFile.Path}: pins Kubernetes {lockFile.Kubernetes}, but the site {site.SourcePath} asks for {site.Kubernetes}");
         lockFile.CheckProvides(site);
+        lockFile.CheckImages(site);
         var inputs = new BuildInputs(site, lockFile, options) { Warnings = loaded.Warnings };
         if (inputs.StateDir == options.LegacyStateDir(site.Name))
             inputs = inputs with

@@ -5,12 +5,13 @@ using Bundler.Pki;
 namespace Bundler.Render;
 
 /// <summary>Renders the generated files of one node (configs, units, kubeconfigs, manifests) from the template table.</summary>
-public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, PkiMaterial pki)
+public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, PkiMaterial pki,
+    IReadOnlyList<LockImage> images)
 {
     public IReadOnlyList<NodeFile> Render(NodeSpec node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var model = RenderModel.For(site, node, versions, pki);
+        var model = RenderModel.For(site, node, versions, pki, images);
         var files = new List<NodeFile>();
         foreach (var spec in TemplateCatalog.For(site, node))
         {

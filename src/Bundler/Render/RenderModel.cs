@@ -11,12 +11,15 @@ namespace Bundler.Render;
 /// </summary>
 public static class RenderModel
 {
-    public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, PkiMaterial pki)
+    /// <param name="images">The images the site's kubelet nodes carry (the fetch step's, in lock order).</param>
+    public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, PkiMaterial pki,
+        IReadOnlyList<LockImage> images)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(versions);
         ArgumentNullException.ThrowIfNull(pki);
+        ArgumentNullException.ThrowIfNull(images);
         var n = site.Network;
         return new Dictionary<string, object?>
         {
@@ -51,8 +54,8 @@ public static class RenderModel
                 ["clientUrls"] = string.Join(",", site.EtcdMembers.Select(m => $"https://{m.Ip}:{ComponentTable.Etcd.Port("client")}")),
             },
             ["masters"] = site.Masters.Select(m => new Dictionary<string, object?> { ["name"] = m.Name, ["ip"] = m.Ip.ToString() }).ToList(),
-            // Every OTHER node with the worker role: its pod /24 is reached through its node IP.
-            ["routes"] = site.Workers.Where(w => w.Name != node.Name)
+            // Every OTHER node with a pod network (masters too, SPEC §7): its pod /24 is reached through its node IP.
+            ["routes"] = site.Nodes.Where(w => ComponentTable.CniPlugins.RunsOn(w) && w.Name != node.Name)
                 .Select(w => new Dictionary<string, object?> { ["subnet"] = site.PodSubnetOf(w).ToString(), ["via"] = w.Ip.ToString() }).ToList(),
             ["modules"] = ModulesFor(n.ProxyMode),
             ["versions"] = new Dictionary<string, object?>
@@ -60,8 +63,15 @@ public static class RenderModel
                 ["kubernetes"] = site.Kubernetes,
                 ["etcd"] = versions.GetValueOrDefault("etcd", "?"),
                 ["containerd"] = versions.GetValueOrDefault("containerd", "?"),
-                ["sandboxImage"] = TemplateCatalog.SandboxImage,
             },
+            // By lock name: images.pause.pinnedRef, images.coredns.ref, images["my-app"].digest.
+            ["images"] = images.ToDictionary(i => i.Name, i => (object?)new Dictionary<string, object?>
+            {
+                ["ref"] = i.Ref,
+                ["pinnedRef"] = i.PinnedRef,
+                ["digest"] = i.Digest,
+            }),
+            ["imageArchive"] = ImageArchiveModel(node, images),
             ["paths"] = Paths,
             // Only apiservers carry the encryption key (pki-spec §1c); other nodes never see it, not even in memory here.
             ["encryption"] = new Dictionary<string, object?> { ["keyBase64"] = ComponentTable.KubeApiserver.RunsOn(node) ? pki.EncryptionKeyBase64 : "" },
@@ -88,6 +98,22 @@ public static class RenderModel
                 ["certData"] = Base64(credential.CertificatePem),
                 ["keyData"] = Base64(credential.KeyPem),
             },
+        };
+    }
+
+    /// <summary>What the kbundle-images unit's script needs: the archive, its platform, each name it must find with its digest.</summary>
+    private static Dictionary<string, object?> ImageArchiveModel(NodeSpec node, IReadOnlyList<LockImage> images)
+    {
+        static IEnumerable<string> NamesOf(LockImage image) =>
+            image.Reference.TagName is { } tagged ? [tagged, image.PinnedRef] : [image.PinnedRef];
+        var sandbox = images.FirstOrDefault(i => i.Name == LockFile.SandboxImage);
+        return new Dictionary<string, object?>
+        {
+            ["path"] = NodePaths.ImageArchive(node.Arch),
+            ["platform"] = "linux/" + Names.Of(node.Arch),
+            ["names"] = images.SelectMany(i => NamesOf(i).Select(name => (object?)new Dictionary<string, object?> { ["name"] = name, ["digest"] = i.Digest }))
+                .ToList(),
+            ["sandbox"] = sandbox is null ? new List<string>() : NamesOf(sandbox).ToList(),
         };
     }
 
@@ -118,5 +144,6 @@ public static class RenderModel
         ["kubeProxyConfig"] = NodePaths.KubeProxyConfig,
         ["schedulerConfig"] = NodePaths.SchedulerConfig,
         ["containerdSocket"] = NodePaths.ContainerdSocket,
+        ["importScript"] = NodePaths.ImportScript,
     };
 }

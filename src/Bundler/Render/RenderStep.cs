@@ -30,7 +30,7 @@ public static class RenderStep
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(fetch);
         ArgumentNullException.ThrowIfNull(nginx);
-        var renderer = new NodeRenderer(site, templates, versions, pki);
+        var renderer = new NodeRenderer(site, templates, versions, pki, fetch.Images.Select(i => i.Pin).ToList());
         var trees = new List<NodeTree>();
         foreach (var node in site.Nodes)
         {
@@ -46,7 +46,12 @@ public static class RenderStep
                     files.Add(Fetched(path, []));
                 if (component.BuiltBinary is { } built)
                     files.Add(NodeFile.Binary(built, nginx.BinaryFor(node.Arch), "kube-nginx", restarts));
+                if (component.ImageArchive is { } archive)
+                    files.Add(NodeFile.Images(archive(node.Arch), new Packaging.ImageArchive(node.Arch, fetch.Images), restarts));
             }
+            // A site's own add-ons, as fetched and verified; 0600: nothing says what a manifest holds.
+            if (TemplateCatalog.AppliesBootstrap(site, node))
+                files.AddRange(fetch.Addons.Select(a => new NodeFile(NodePaths.Addon(a.Addon.Name), NodeFile.Secret, FileKind.Manifest) { Content = a.Content }));
             var duplicate = files.GroupBy(f => f.Path, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
             if (duplicate is not null)
                 throw new InvalidOperationException($"{node.Name}: two files for {duplicate.Key}");

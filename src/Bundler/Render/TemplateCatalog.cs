@@ -28,9 +28,6 @@ public sealed record TemplateSpec(
 /// </summary>
 public static class TemplateCatalog
 {
-    /// <summary>The sandbox image containerd pins (reference pins.yaml; the kubelet flag for it was removed in 1.35).</summary>
-    public const string SandboxImage = "registry.k8s.io/pause:3.10.2";
-
     public const string KubeconfigTemplate = "kubernetes/kubeconfig.yaml.sbn";
 
     /// <summary>Nodes that run the component (the roles table decides which).</summary>
@@ -40,6 +37,9 @@ public static class TemplateCatalog
     private static Func<SiteSpec, NodeSpec, bool> HoldersOf(string certificate) => (site, node) => CertificateTable.Row(certificate).KeyGoesTo(site, node);
 
     private static bool Every(SiteSpec s, NodeSpec n) => true;
+
+    /// <summary>The first master: it applies the bootstrap manifests and the add-ons, with the super-admin credential it alone holds.</summary>
+    public static bool AppliesBootstrap(SiteSpec site, NodeSpec node) => HoldersOf("super-admin")(site, node);
 
     private static TemplateSpec Unit(ComponentSpec component) =>
         new($"units/{component.Name}.service.sbn", NodePaths.Unit(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
@@ -77,9 +77,14 @@ public static class TemplateCatalog
         Kubeconfig("kubelet", viaLocalProxy: true, Kubelet),
         Kubeconfig("kube-proxy", viaLocalProxy: true, KubeProxy),
 
-        // Applied once with the super-admin credential: they go where it goes.
+        // Applied by the first master (the first holder of the super-admin credential), in this order, then the add-ons.
         new("kubernetes/bootstrap/cluster-admins.yaml.sbn", NodePaths.BootstrapDir + "/cluster-admins.yaml", FileKind.Manifest, HoldersOf("super-admin")),
         new("kubernetes/bootstrap/apiserver-kubelet-client.yaml.sbn", NodePaths.BootstrapDir + "/apiserver-kubelet-client.yaml", FileKind.Manifest, HoldersOf("super-admin")),
+        // The built-in add-on; a site's own add-ons ship their pinned manifests (RenderStep).
+        new("addons/coredns.yaml.sbn", NodePaths.Addon(AddonSpec.CoreDns), FileKind.Manifest,
+            (site, node) => site.HasAddon(AddonSpec.CoreDns) && AppliesBootstrap(site, node)),
+
+        new("images/import.sh.sbn", NodePaths.ImportScript, FileKind.Script, Running(Images), NodeFile.Executable) { Restarts = [Images] },
 
         Config("containerd/config.toml.sbn", NodePaths.ContainerdConfig, Running(Containerd), Containerd),
         Config("containerd/crictl.yaml.sbn", NodePaths.CrictlConfig, Running(Containerd)),
@@ -89,6 +94,20 @@ public static class TemplateCatalog
         Config("system/sysctl.conf.sbn", NodePaths.Sysctl, Every),
         Config("system/modules-load.conf.sbn", NodePaths.ModulesLoad, Every),
     ];
+
+    /// <summary>
+    /// What the first master applies once its apiserver is healthy, in order (SPEC §7): the bootstrap RBAC rows of this
+    /// table, then every add-on in site order (built-in ones rendered above, the others shipped as fetched).
+    /// </summary>
+    public static IReadOnlyList<string> BootstrapManifests(SiteSpec site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        return
+        [
+            .. All.Where(t => t.Kind == FileKind.Manifest && t.NodePath.StartsWith(NodePaths.BootstrapDir + "/", StringComparison.Ordinal)).Select(t => t.NodePath),
+            .. site.Addons.Select(a => NodePaths.Addon(a.Name)),
+        ];
+    }
 
     /// <summary>The rows a node receives, in table order.</summary>
     public static IEnumerable<TemplateSpec> For(SiteSpec site, NodeSpec node) => All.Where(t => t.When(site, node));

@@ -80,7 +80,9 @@ public sealed class AuditOutputsTests : IDisposable
         Assert.Matches(@"<li>kubernetes-server \(amd64\): 1\.36\.0 -&gt; 1\.36\.0, sha256 [0-9a-f]{64} -&gt; sha256 [0-9a-f]{64}</li>", report);
         Assert.Contains("<h3>node w1</h3>", report, StringComparison.Ordinal);
         Assert.Matches(@"<li>binary changed: /opt/k8s/bin/kubelet sha256 [0-9a-f]{64} -&gt; [0-9a-f]{64}</li>", report);
-        Assert.DoesNotContain("<h3>node m1</h3>", report, StringComparison.Ordinal);
+        // A master is a node too (SPEC §7): its kubelet changed as well.
+        var m1 = report[report.IndexOf("<h3>node m1</h3>", StringComparison.Ordinal)..];
+        Assert.Matches(@"^<h3>node m1</h3>\n<ul[^>]*>\n(<li>[^\n]*\n)*<li>binary changed: /opt/k8s/bin/kubelet sha256 ", m1);
         Assert.Contains("Days left are counted from 2026-01-04 00:00 UTC", report, StringComparison.Ordinal);
     }
 

@@ -59,6 +59,74 @@ public class SiteValidationTests
     }
 
     [Fact]
+    public void GivenAddonsAndImages_WhenLoaded_ThenTheyAreKeptInSiteOrderWithManifestFilesResolvedBesideTheSiteFile()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("addons"));
+        File.WriteAllText(dir.File("addons", "dashboard.yaml"), "kind: List\n");
+        var sha = new string('b', 64);
+        var site = dir.File("site.yaml");
+        File.WriteAllText(site, $"""
+            name: lab
+            kubernetes: 1.36.0
+            nodes:
+              - {"{"}name: k8s-01, ip: 192.168.93.45, roles: [etcd, master]{"}"}
+            addons:
+              - name: metrics-server
+                manifest: {"{"} url: https://example.invalid/components.yaml, sha256: {sha.ToUpperInvariant()} {"}"}
+                images: [coredns]
+              - name: coredns
+              - name: dashboard
+                manifest: {"{"} file: addons/dashboard.yaml, sha256: {sha} {"}"}
+            images: [pause]
+            """);
+
+        var loaded = SiteLoader.Load(site, PinCatalog.Default());
+
+        var addons = loaded.Site.Addons;
+        Assert.Equal(["metrics-server", "coredns", "dashboard"], addons.Select(a => a.Name));
+        Assert.Equal(("https://example.invalid/components.yaml", sha), (addons[0].Manifest!.Url, addons[0].Manifest!.Sha256));
+        Assert.Equal(["coredns"], addons[0].Images.Select(i => i.Name));
+        Assert.True(addons[1].IsBuiltIn);
+        Assert.Equal((dir.File("addons", "dashboard.yaml"), "addons/dashboard.yaml"), (addons[2].Manifest!.File, addons[2].Manifest!.Source));
+        Assert.Equal(["pause"], loaded.Site.Images.Select(i => i.Name));
+        Assert.Empty(loaded.Warnings);
+    }
+
+    [Fact]
+    public void GivenNoAddonsKey_ThenCoreDnsIsOnAndAnEmptyListTurnsItOffWithAWarning()
+    {
+        const string nodes = "name: lab\nkubernetes: 1.36.0\nnodes:\n  - {name: k8s-01, ip: 192.168.93.45, roles: [etcd, master]}\n";
+
+        var byDefault = SiteLoader.Parse(nodes, "site.yaml", PinCatalog.Default());
+        var none = SiteLoader.Parse(nodes + "addons: []\n", "site.yaml", PinCatalog.Default());
+
+        Assert.Equal(["coredns"], byDefault.Site.Addons.Select(a => a.Name));
+        Assert.Empty(none.Site.Addons);
+        var warning = Assert.Single(none.Warnings);
+        Assert.Equal("warning: site.yaml:5:9 addons: coredns is not listed: the cluster gets no DNS service from this bundle; add '- name: coredns' unless the site brings its own DNS add-on",
+            warning.ToString());
+    }
+
+    [Fact]
+    public void GivenALockWithoutTheSandboxImage_WhenValidated_ThenExit2SaysEveryKubeletNodeNeedsIt()
+    {
+        using var dir = new TempDir();
+        var shipped = File.ReadAllText(Path.Combine(TestPaths.Repository, "pins", "1.36.0.yaml"));
+        var pins = dir.File("pins.yaml");
+        File.WriteAllText(pins, shipped.Replace("  - name: pause\n", "  - name: pause-3-10\n", StringComparison.Ordinal));
+        Directory.CreateDirectory(dir.File("keys"));
+        foreach (var key in Directory.EnumerateFiles(Path.Combine(TestPaths.Repository, "pins", "keys")))
+            File.Copy(key, dir.File("keys", Path.GetFileName(key)));
+
+        var result = CliRunner.Run("validate", TestPaths.ExampleSite, "--pins", pins);
+
+        Assert.Equal(ExitCodes.UsageError, result.ExitCode);
+        Assert.Contains($"{TestPaths.ExampleSite} nodes: every node that runs a kubelet needs the sandbox image 'pause', which the lock {pins} does not pin; " +
+                        "allowed: a name from the lock's images: (pause-3-10, coredns)", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void GivenAFileWithManyProblems_WhenValidated_ThenEveryProblemIsReportedInOneRunInFileOrder()
     {
         var site = TestPaths.TestData("Configuration", "many-problems.yaml");

@@ -6,17 +6,30 @@ using System.Text;
 namespace Bundler.Tests.EndToEnd;
 
 /// <summary>
-/// The test lock and its mirror folder, built from what this machine has: Debian's etcd, containerd, runc and CNI
-/// plugins, the machine's kubectl, repacked in upstream's archive layout with their real checksums; TEST STAND-INS
-/// (tests/Bundler.StandIns) for the Kubernetes binaries that cannot be had here; nginx from Debian's orig tarball
-/// (byte-identical to upstream 1.22.1).
+/// The test lock and its mirror folders, built from what this machine has: Debian's etcd, sid's containerd 2.1.9, CNI
+/// plugins 1.9.1 and kubectl 1.36.4 (.ci/debian-components.sh), bookworm's runc 1.1.5, repacked in upstream's archive
+/// layout with their real checksums; TEST STAND-INS (tests/Bundler.StandIns) for the Kubernetes binaries that cannot be
+/// had here; nginx from Debian's orig tarball (byte-identical to upstream 1.22.1); and the images (TestImages) as an OCI
+/// layout carried in with --mirror DIR (DIR/oci/).
 /// </summary>
 internal static class TestArtifacts
 {
-    public sealed record Result(string LockFile, string MirrorDir);
+    /// <param name="ImagesDir">A --mirror folder holding the OCI layout oci/ of the lock's images.</param>
+    public sealed record Result(string LockFile, string MirrorDir, string ImagesDir, TestImages Images);
+
+    /// <summary>Where .ci/debian-components.sh unpacked sid's builds; the variable must name an existing folder.</summary>
+    public static string Debian(string variable)
+    {
+        var dir = Environment.GetEnvironmentVariable(variable);
+        Assert.True(Directory.Exists(dir), $"{variable} must name the folder .ci/debian-components.sh unpacked (. .cache/testdata/debian/env; .ci/run sets it)");
+        return dir!;
+    }
 
     public static Result Build(string directory, string standInsDll, string flagLists, string nginxSource)
     {
+        var containerd = Debian("KBUNDLE_CONTAINERD2_DIR");
+        var cni = Debian("KBUNDLE_CNI191_DIR");
+        var kubectl = Debian("KBUNDLE_KUBECTL136_DIR");
         var mirror = Directory.CreateDirectory(Path.Combine(directory, "mirror")).FullName;
         var lockText = new StringBuilder("# TEST LOCK: Debian binaries repacked, stand-ins for what cannot be had here.\nkubernetes: 1.36.0\nartifacts:\n");
 
@@ -35,7 +48,7 @@ internal static class TestArtifacts
 
         var kube = new[] { "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy" };
         var server = kube.Select(c => Member.Text($"kubernetes/server/bin/{c}", StandIn(c)))
-            .Append(Member.File("kubernetes/server/bin/kubectl", "/usr/bin/kubectl")).ToList();
+            .Append(Member.File("kubernetes/server/bin/kubectl", Path.Combine(kubectl, "kubectl"))).ToList();
         TarGz(Path.Combine(mirror, "kubernetes-server-linux-amd64.tar.gz"), server);
         Pin("kubernetes-server", "1.36.0", "kubernetes-server-linux-amd64.tar.gz",
             "    files:\n" + string.Concat(kube.Append("kubectl").Select(c => $"      kubernetes/server/bin/{c}: /opt/k8s/bin/{c}\n")));
@@ -45,17 +58,18 @@ internal static class TestArtifacts
         Pin("etcd", "3.4.23", "etcd-v3.4.23-linux-amd64.tar.gz",
             "    files:\n      etcd-v3.4.23-linux-amd64/etcd: /opt/k8s/bin/etcd\n      etcd-v3.4.23-linux-amd64/etcdctl: /opt/k8s/bin/etcdctl\n");
 
-        TarGz(Path.Combine(mirror, "containerd-1.6.20-linux-amd64.tar.gz"),
-            new[] { "containerd", "containerd-shim-runc-v2", "ctr" }.Select(b => Member.File($"bin/{b}", $"/usr/bin/{b}")).ToList());
-        Pin("containerd", "1.6.20", "containerd-1.6.20-linux-amd64.tar.gz",
+        // sid's containerd 2.1.9 (what the generated version 3 config is for); bookworm's runc 1.1.5, since sid's needs a newer glibc.
+        TarGz(Path.Combine(mirror, "containerd-2.1.9-linux-amd64.tar.gz"),
+            new[] { "containerd", "containerd-shim-runc-v2", "ctr" }.Select(b => Member.File($"bin/{b}", Path.Combine(containerd, b))).ToList());
+        Pin("containerd", "2.1.9", "containerd-2.1.9-linux-amd64.tar.gz",
             "    files:\n" + string.Concat(new[] { "containerd", "containerd-shim-runc-v2", "ctr" }.Select(b => $"      bin/{b}: /opt/k8s/bin/{b}\n")));
 
         File.Copy("/usr/sbin/runc", Path.Combine(mirror, "runc.amd64"));
         Pin("runc", "1.1.5", "runc.amd64", "    install: /opt/k8s/bin/runc\n");
 
         var plugins = new[] { "bridge", "host-local", "loopback", "portmap" };
-        TarGz(Path.Combine(mirror, "cni-plugins-linux-amd64-v1.1.1.tgz"), plugins.Select(p => Member.File($"./{p}", $"/usr/lib/cni/{p}")).ToList());
-        Pin("cni-plugins", "1.1.1", "cni-plugins-linux-amd64-v1.1.1.tgz",
+        TarGz(Path.Combine(mirror, "cni-plugins-linux-amd64-v1.9.1.tgz"), plugins.Select(p => Member.File($"./{p}", Path.Combine(cni, p))).ToList());
+        Pin("cni-plugins", "1.9.1", "cni-plugins-linux-amd64-v1.9.1.tgz",
             "    files:\n" + string.Concat(plugins.Select(p => $"      ./{p}: /opt/cni/bin/{p}\n")));
 
         // crictl cannot be had here either: this stand-in reads the real /etc/crictl.yaml and asks containerd
@@ -76,9 +90,13 @@ internal static class TestArtifacts
         File.Copy(nginxSource, Path.Combine(mirror, "nginx-1.22.1.tar.gz"));
         Pin("nginx", "1.22.1", "nginx-1.22.1.tar.gz", "", kind: "source");
 
+        var imagesDir = Directory.CreateDirectory(Path.Combine(directory, "images")).FullName;
+        var images = TestImages.Build(Path.Combine(imagesDir, "oci"));
+        lockText.Append(images.LockEntries);
+
         var lockFile = Path.Combine(directory, "test-lock.yaml");
         File.WriteAllText(lockFile, lockText.ToString());
-        return new Result(lockFile, mirror);
+        return new Result(lockFile, mirror, imagesDir, images);
     }
 
     private sealed record Member(string Name, byte[] Content)

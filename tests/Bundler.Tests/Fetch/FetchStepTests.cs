@@ -1,5 +1,6 @@
 using Bundler.Configuration;
 using Bundler.Fetch;
+using Bundler.Layout;
 using Xunit;
 
 namespace Bundler.Tests.Fetch;
@@ -260,13 +261,16 @@ public sealed class FetchStepTests : IDisposable
     public async Task GivenALockThatMissesABinaryTheRolesNeed_WhenFetching_ThenEachMissingPathIsNamed()
     {
         _world.WriteSite(roles: "[etcd, master, worker]");
-        var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry("http://127.0.0.1:9/etcd.tar.gz", Checksum));
+        // A lock with the etcd role's binaries only.
+        var etcdOnly = ComponentTable.FetchedBinariesFor(Roles.Etcd).ToList();
+        var lockPath = _world.WriteLock("  - name: etcd\n    version: 9.0.0\n    arch: amd64\n    url: http://127.0.0.1:9/etcd.tar.gz\n" +
+            $"    sha256: {Checksum}\n    files:\n" + string.Concat(etcdOnly.Select(p => $"      etcd-v9/{Path.GetFileName(p)}: {p}\n")));
 
         var error = await Assert.ThrowsAsync<UserInputException>(() => _world.FetchAsync(lockPath));
 
-        foreach (var path in new[] { "/opt/k8s/bin/kubelet", "/opt/k8s/bin/containerd", "/opt/k8s/bin/runc", "/opt/cni/bin/bridge" })
+        foreach (var path in new[] { "/opt/k8s/bin/kube-apiserver", "/opt/k8s/bin/kubelet", "/opt/k8s/bin/containerd", "/opt/k8s/bin/runc", "/opt/cni/bin/bridge", "/opt/k8s/bin/kubectl" })
             Assert.Contains($"{path} for amd64 (needed by n1)", error.Message);
         Assert.DoesNotContain("/opt/k8s/bin/etcd ", error.Message);
-        Assert.DoesNotContain("/opt/k8s/bin/kubectl ", error.Message);
+        Assert.DoesNotContain("/opt/k8s/bin/etcdctl ", error.Message);
     }
 }

@@ -57,14 +57,38 @@ public sealed class FetchWorld : IDisposable
         $"  - name: etcd\n    version: 9.0.0\n    arch: amd64\n    url: {url}\n    sha256: {sha256}\n    files:\n" +
         string.Concat(NodeBinaries.Select(p => $"      etcd-v9/{Path.GetFileName(p)}: {p}\n"));
 
+    /// <summary>
+    /// The lock: these artifacts, then <c>images:</c> with the two images every site with a kubelet needs (the sandbox
+    /// image, CoreDNS for the default add-on), both small stand-in images whose blobs are already in the cache, as a
+    /// previous build would have left them. A test adds images by appending list entries (<c>  - name: …</c>).
+    /// </summary>
     public string WriteLock(params string[] entries)
     {
         var path = Path.Combine(Root, "lock.yaml");
-        File.WriteAllText(path, "kubernetes: 1.36.0\nartifacts:\n" + string.Join("", entries));
+        File.WriteAllText(path, "kubernetes: 1.36.0\nartifacts:\n" + string.Join("", entries) + NodeImagesSection());
         return path;
     }
 
-    public string WriteSite(string roles = "[etcd, master]")
+    /// <summary>The lock's <c>images:</c> section with the sandbox and CoreDNS stand-ins, whose blobs this puts in the cache.</summary>
+    public string NodeImagesSection() => "images:\n" + SeedNodeImages();
+
+    /// <summary>The stand-in sandbox and CoreDNS images (TEST STAND-INS, a few bytes each), in the cache; their lock entries.</summary>
+    private string SeedNodeImages()
+    {
+        var entries = new StringBuilder();
+        foreach (var name in new[] { "pause", "coredns" })
+        {
+            var layout = Images.OciTestLayout.Build(Path.Combine(Root, "seed-images", name), Encoding.UTF8.GetBytes($"TEST STAND-IN for the {name} image\n"));
+            var blobs = Directory.CreateDirectory(Path.Combine(CacheDir, "blobs", "sha256")).FullName;
+            foreach (var blob in Directory.EnumerateFiles(Path.Combine(layout.Dir, "blobs", "sha256")))
+                File.Copy(blob, Path.Combine(blobs, Path.GetFileName(blob)), overwrite: true);
+            entries.Append($"  - name: {name}\n    ref: registry.example.invalid/stand-in/{name}:v1\n    digest: {layout.Index}\n");
+        }
+        return entries.ToString();
+    }
+
+    /// <param name="extra">More top-level site keys (e.g. <c>images: [busybox]</c>).</param>
+    public string WriteSite(string roles = "[etcd, master]", string extra = "")
     {
         var path = Path.Combine(Root, "site.yaml");
         File.WriteAllText(path, $"""
@@ -77,7 +101,8 @@ public sealed class FetchWorld : IDisposable
               - name: n1
                 ip: 192.168.93.11
                 roles: {roles}
-            """);
+
+            """ + extra);
         return path;
     }
 

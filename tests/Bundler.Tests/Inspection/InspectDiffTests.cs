@@ -38,7 +38,14 @@ public sealed class InspectDiffTests : IDisposable
         Assert.Contains(node.GetProperty("files").EnumerateArray(), f => f.GetProperty("path").GetString() == "/etc/kubernetes/pki/apiserver.key" && f.GetProperty("mode").GetString() == "0600");
         Assert.Contains(node.GetProperty("certificates").EnumerateArray(), c => c.GetProperty("path").GetString() == "/etc/kubernetes/admin.conf" && c.GetProperty("subject").GetString()!.Contains("CN=kubernetes-admin", StringComparison.Ordinal));
         Assert.Contains(node.GetProperty("privateKeys").EnumerateArray(), k => k.GetString() == "/etc/kubernetes/pki/etcd/server.key");
-        Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], node.GetProperty("units").EnumerateArray().Select(u => u.GetString()));
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"],
+            node.GetProperty("units").EnumerateArray().Select(u => u.GetString()));
+        var images = node.GetProperty("images").EnumerateArray().ToList();
+        Assert.Equal(["pause", "coredns"], images.Select(i => i.GetProperty("name").GetString()));
+        var lockFile = Bundler.Configuration.LockFile.Load(_fx.LockPath);
+        Assert.Equal(lockFile.FindImage("pause")!.Digest, images[0].GetProperty("digest").GetString());
+        Assert.Equal("registry.stand-in.invalid/pause:3.10.2", images[0].GetProperty("ref").GetString());
+        Assert.Equal(_fx.Last!.Fetch!.ImageFor("pause").For(Bundler.Configuration.Arch.Amd64).Manifest.Digest, images[0].GetProperty("manifestDigest").GetString());
     }
 
     [Fact]
@@ -51,7 +58,11 @@ public sealed class InspectDiffTests : IDisposable
         Assert.Equal(0, code);
         Assert.Contains("m1.run: site lab, node m1 (10.88.0.11), roles etcd,master", stdout, StringComparison.Ordinal);
         Assert.Contains("w2.run: site lab, node w2", stdout, StringComparison.Ordinal);
-        Assert.Contains("units in start order: containerd kube-nginx kubelet kube-proxy", stdout, StringComparison.Ordinal);
+        Assert.Contains("units in start order: containerd kube-nginx kbundle-images kubelet kube-proxy", stdout, StringComparison.Ordinal);
+        var pause = _fx.Last!.Fetch!.ImageFor("pause");
+        Assert.Contains("  images (2, ", stdout, StringComparison.Ordinal);
+        Assert.Contains($"    pause registry.stand-in.invalid/pause:3.10.2 index {pause.Pin.Digest} amd64 manifest {pause.For(Bundler.Configuration.Arch.Amd64).Manifest.Digest} " +
+                        $"{pause.BlobsFor(Bundler.Configuration.Arch.Amd64).Sum(b => b.Size)} bytes", stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -86,8 +97,31 @@ public sealed class InspectDiffTests : IDisposable
         Assert.Contains("certificate re-issued: /etc/kubernetes/pki/apiserver.crt CN=kube-apiserver serial ", stdout, StringComparison.Ordinal);
         Assert.Contains("SANs added DNS:api.lab.example; expiry 2027-01-01T00:00:00Z -> 2028-01-01T00:00:00Z", stdout, StringComparison.Ordinal);
         Assert.Contains("private key replaced: /etc/kubernetes/pki/apiserver.key", stdout, StringComparison.Ordinal);
+        // A master is a node too: its kubelet changed as well; its apiserver certificate, not a worker's, was re-issued.
         var m1 = stdout[stdout.IndexOf("== m1", StringComparison.Ordinal)..stdout.IndexOf("== w1", StringComparison.Ordinal)];
-        Assert.DoesNotContain("kubelet", m1, StringComparison.Ordinal);
+        Assert.Contains("binary changed: /opt/k8s/bin/kubelet sha256 ", m1, StringComparison.Ordinal);
+        Assert.DoesNotContain("apiserver.crt", stdout[stdout.IndexOf("== w1", StringComparison.Ordinal)..], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GivenANewerImage_WhenDiffed_ThenEveryNodeNamesTheImageWithBothDigestsAndItsArchive()
+    {
+        await _fx.BuildAsync(_fx.Out("old"));
+        var oldPause = _fx.Last!.Fetch!.ImageFor("pause").Pin.Digest;
+        _fx.ReplaceImages("/usr/bin/du");
+        await _fx.BuildAsync(_fx.Out("new"));
+        var newPause = _fx.Last!.Fetch!.ImageFor("pause").Pin.Digest;
+
+        var (code, stdout, _) = Kbundle("diff", _fx.Out("old"), _fx.Out("new"));
+
+        Assert.Equal(1, code);
+        Assert.NotEqual(oldPause, newPause);
+        foreach (var node in new[] { "m1", "w1", "w2" })
+        {
+            var section = stdout[stdout.IndexOf($"== {node}", StringComparison.Ordinal)..];
+            Assert.Contains($"image changed: pause registry.stand-in.invalid/pause:3.10.2@{oldPause} -> registry.stand-in.invalid/pause:3.10.2@{newPause} (amd64 manifest ", section, StringComparison.Ordinal);
+            Assert.Contains("binary changed: /opt/k8s/images/images-amd64.tar sha256 ", section, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -179,7 +213,9 @@ public sealed class InspectDiffTests : IDisposable
         Assert.True(code == 0, stderr);
         var nginx = _fx.Last!.Fetch!.Artifacts.Single(a => a.Name == "nginx");
         Assert.Contains($"kube-nginx {nginx.Version} amd64: built from nginx {nginx.Version} source {nginx.Algorithm}:{nginx.Checksum}", stdout, StringComparison.Ordinal);
-        Assert.Contains("kubeconfigs with embedded keys (4): /etc/kubernetes/admin.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/scheduler.conf /etc/kubernetes/super-admin.conf", stdout, StringComparison.Ordinal);
+        // A master is a node too (SPEC §7): its kubelet's and kube-proxy's kubeconfigs are among them.
+        Assert.Contains("kubeconfigs with embedded keys (6): /etc/kubernetes/admin.conf /etc/kubernetes/controller-manager.conf /etc/kubernetes/kube-proxy.conf " +
+                        "/etc/kubernetes/kubelet.conf /etc/kubernetes/scheduler.conf /etc/kubernetes/super-admin.conf", stdout, StringComparison.Ordinal);
         Assert.Contains("encryption config: /etc/kubernetes/encryption-config.yaml", stdout, StringComparison.Ordinal);
         Assert.Matches(@"secrets \(\d+\): ", stdout);
     }

@@ -89,7 +89,7 @@ public sealed class InstallerUsageTests : IDisposable
 
         Assert.True(code == 0, stderr);
         var line = stdout.Split('\n').Single(l => l.StartsWith("not applied under --root:", StringComparison.Ordinal));
-        foreach (var what in new[] { "units (not started: containerd kube-nginx kubelet kube-proxy)", "sysctls", "kernel modules", "routes", "/etc/hosts" })
+        foreach (var what in new[] { "units (not started: containerd kube-nginx kbundle-images kubelet kube-proxy)", "sysctls", "kernel modules", "routes", "/etc/hosts" })
             Assert.Contains(what, line, StringComparison.Ordinal);
     }
 }

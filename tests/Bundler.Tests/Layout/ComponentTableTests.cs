@@ -17,7 +17,7 @@ public sealed class ComponentTableTests
         var rows = ComponentTable.Rows;
 
         Assert.Equal(rows.Length, rows.Select(r => r.Name).Distinct().Count());
-        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kubelet", "kube-proxy"],
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"],
             rows.Where(r => r.IsUnit).Select(r => r.Name));
     }
 
@@ -48,17 +48,24 @@ public sealed class ComponentTableTests
     }
 
     [Fact]
-    public void GivenEachRoleSet_WhenItsComponentsAreListed_ThenKubeNginxRunsEverywhereAndEachRolesComponentsFollowItsRole()
+    public void GivenEachRoleSet_WhenItsComponentsAreListed_ThenKubeNginxRunsEverywhereAndMastersAreNodesToo()
     {
         foreach (var roles in EveryRoleSet)
         {
             var units = ComponentTable.UnitsFor(roles);
+            var isNode = roles.HasFlag(Roles.Master) || roles.HasFlag(Roles.Worker);
             Assert.Contains("kube-nginx", units);
             Assert.Equal(roles.HasFlag(Roles.Etcd), units.Contains("etcd"));
             Assert.Equal(roles.HasFlag(Roles.Master), units.Contains("kube-apiserver"));
-            Assert.Equal(roles.HasFlag(Roles.Worker), units.Contains("kubelet"));
-            Assert.Equal(roles.HasFlag(Roles.Worker), ComponentTable.DataDirsFor(roles).Contains(NodePaths.KubeletDir));
+            // SPEC §7: every master also runs containerd, the image import, a kubelet, kube-proxy and the CNI.
+            foreach (var unit in new[] { "containerd", "kbundle-images", "kubelet", "kube-proxy" })
+                Assert.Equal(isNode, units.Contains(unit));
+            Assert.Equal(isNode, ComponentTable.For(roles).Contains(ComponentTable.CniPlugins));
+            Assert.Equal(isNode, ComponentTable.DataDirsFor(roles).Contains(NodePaths.KubeletDir));
         }
+        var order = ComponentTable.UnitsFor(Roles.Master).ToList();
+        Assert.True(order.IndexOf("containerd") < order.IndexOf("kbundle-images") && order.IndexOf("kbundle-images") < order.IndexOf("kubelet"),
+            "the image import runs after containerd and before the kubelet: " + string.Join(" ", order));
         Assert.DoesNotContain(NodePaths.Bin("etcd"), ComponentTable.FetchedBinariesFor(Roles.Worker));
         Assert.DoesNotContain(NodePaths.Bin("kube-apiserver"), ComponentTable.FetchedBinariesFor(Roles.Worker));
     }

@@ -55,7 +55,7 @@ public sealed class NginxBuildTests : IDisposable
         var binaries = FetchWorld.EtcdArchive();
         File.WriteAllBytes(Path.Combine(mirror, "release.tar.gz"), binaries);
         var lockText = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "Fetch", "nginx-1.22.1.lock.yaml")) +
-                       FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(binaries));
+                       FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(binaries)) + _world.NodeImagesSection();
         var lockPath = Path.Combine(_world.Root, "lock.yaml");
         File.WriteAllText(lockPath, lockText);
         var site = _world.WriteSite();
@@ -143,7 +143,8 @@ public sealed class NginxBuildTests : IDisposable
         File.WriteAllBytes(Path.Combine(mirror, "release.tar.gz"), binaries);
         // One archive of stand-in node binaries serves both arches: this test is about kube-nginx.
         var lockText = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "TestData", "Fetch", "nginx-1.22.1.lock.yaml")) +
-                       FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(binaries)).Replace("arch: amd64", "arch: any", StringComparison.Ordinal);
+                       FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(binaries)).Replace("arch: amd64", "arch: any", StringComparison.Ordinal) +
+                       _world.NodeImagesSection();
         var lockPath = Path.Combine(_world.Root, "lock.yaml");
         File.WriteAllText(lockPath, lockText);
         var site = Path.Combine(_world.Root, "site.yaml");

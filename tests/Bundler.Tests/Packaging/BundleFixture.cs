@@ -48,6 +48,27 @@ public sealed class BundleFixture : IDisposable
         ("crictl", "1.36.0", "crictl-v1.36.0-linux-amd64.tar.gz", [("crictl", "crictl")]),
     ];
 
+    /// <summary>The lock's images: TEST STAND-INS under names of their own, each a real image a containerd can import and run.</summary>
+    public static readonly IReadOnlyList<(string Name, string Ref)> Images =
+    [
+        ("pause", "registry.stand-in.invalid/pause:3.10.2"),
+        ("coredns", "registry.stand-in.invalid/coredns/coredns:v1.14.2"),
+    ];
+
+    /// <summary>The amd64 layer's bin/busybox of an image: the real static busybox, with the image's name appended so each image has bytes of its own.</summary>
+    private byte[] ImageBinary(string name) =>
+        [.. File.ReadAllBytes(_imageBinary), .. System.Text.Encoding.UTF8.GetBytes($"\nTEST STAND-IN {name}\n")];
+
+    // Any ELF serves where busybox-static is not installed; the tests that run the image require it (Requirements.cs).
+    private string _imageBinary = File.Exists(Bundler.Tests.Fetch.Images.OciTestLayout.Busybox) ? Bundler.Tests.Fetch.Images.OciTestLayout.Busybox : "/usr/bin/env";
+
+    /// <summary>A new upstream release of an image: its amd64 layer gets other bytes, so its digest (and the lock's) change.</summary>
+    public void ReplaceImages(string binary)
+    {
+        _imageBinary = binary;
+        WriteUpstream();
+    }
+
     private readonly Dictionary<string, string> _binaries;
 
     /// <param name="root">A folder to build in (the SIGKILL test's child reuses one); a new temporary folder if null.</param>
@@ -164,6 +185,14 @@ public sealed class BundleFixture : IDisposable
         TarGz(nginxSource, []);
         lockText.Append($"  - name: nginx\n    version: 1.22.1\n    license: BSD-2-Clause\n    arch: any\n    kind: source\n    url: https://stand-in.invalid/nginx-1.22.1.tar.gz\n")
             .Append($"    sha256: {Sha256(File.ReadAllBytes(nginxSource))}\n    # checksum source: {ChecksumSource}\n");
+        // The images every node that runs a kubelet carries, carried in as an OCI layout (mirror/oci/): two-platform
+        // stand-ins with a real static busybox as the amd64 layer.
+        lockText.Append("images:\n");
+        foreach (var (name, reference) in Images)
+        {
+            var layout = Bundler.Tests.Fetch.Images.OciTestLayout.Build(Path.Combine(Mirror, "oci"), ImageBinary(name));
+            lockText.Append($"  - name: {name}\n    ref: {reference}\n    license: Apache-2.0\n    digest: {layout.Index}\n    # checksum source: {ChecksumSource}\n");
+        }
         lockText.Append(MoreLock);
         File.WriteAllText(LockPath, lockText.ToString());
     }

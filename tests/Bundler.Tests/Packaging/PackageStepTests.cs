@@ -146,10 +146,11 @@ public sealed class PackageStepTests : IDisposable
         await _fx.BuildAsync(_fx.Out("again"));
         var second = _fx.Reporter;
 
-        // m1 ships 7 binaries, each worker 13; kubectl and kube-nginx are on every node: 18 members, not 7 + 13 + 13.
-        Assert.Equal(18, members);
-        Assert.Contains(first.Lines, l => l.Contains("0 reused, 18 compressed", StringComparison.Ordinal));
-        Assert.Contains(second.Lines, l => l.Contains("18 reused, 0 compressed", StringComparison.Ordinal));
+        // m1 ships 18 binaries (a master is a node too), each worker 13 of them, and all three the same images-amd64.tar:
+        // 19 members, not 19 + 14 + 14.
+        Assert.Equal(19, members);
+        Assert.Contains(first.Lines, l => l.Contains("0 reused, 19 written", StringComparison.Ordinal));
+        Assert.Contains(second.Lines, l => l.Contains("19 reused, 0 written", StringComparison.Ordinal));
         // Each worker's payload holds every byte of each shared member verbatim.
         var kubelet = File.ReadAllBytes(Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging")).Single(f => Members(f).Contains("opt/k8s/bin/kubelet")));
         foreach (var node in new[] { "w1", "w2" })
@@ -157,6 +158,44 @@ public sealed class PackageStepTests : IDisposable
     }
 
     private static string Members(string gz) => BundleFixture.Run("tar", ["-tzf", gz]).Out;
+
+    [ToolFact("tar", "gzip")]
+    public async Task GivenNodesThatRunAKubelet_WhenPackaged_ThenEachCarriesTheImageArchiveStoredOnceAndVerbatim()
+    {
+        await _fx.BuildAsync();
+        var fetch = _fx.Last!.Fetch!;
+        var manifest = BundleManifest.Parse(File.ReadAllBytes(Path.Combine(_fx.Out(), "manifest.json")), "manifest.json");
+        var path = NodePaths.ImageArchive(Bundler.Configuration.Arch.Amd64);
+        // What the archive must be: the writer's bytes for the fetched images, independently of the package step.
+        using var expected = new MemoryStream();
+        await ImageArchiveWriter.WriteAsync(expected, fetch.Images, Bundler.Configuration.Arch.Amd64, DateTimeOffset.FromUnixTimeSeconds(BundleFixture.Epoch));
+        var expectedSha = PayloadWriter.Sha256Hex(expected.ToArray());
+
+        foreach (var node in new[] { "m1", "w1", "w2" })
+        {
+            // The field engineer's --extract: the payload is one tar.gz that stock tar reads without options.
+            var dir = Path.Combine(_fx.Root, "x-" + node);
+            var extract = BundleFixture.Run("bash", [Path.Combine(_fx.Out(), node + ".run"), "--extract", dir]);
+            Assert.True(extract.Code == 0, extract.Err);
+            Assert.Equal(expectedSha, PayloadWriter.Sha256Hex(dir + path));
+            var record = manifest.Nodes.Single(n => n.Name == node);
+            Assert.Contains(record.Files, f => f.Path == path && f.Sha256 == expectedSha && f.Mode == "0644" && f.Kind == "images" && f.Size == expected.Length);
+            Assert.Equal(["pause", "coredns"], record.Images!.Select(i => i.Name));
+            Assert.All(record.Images!, i => Assert.Equal(fetch.ImageFor(i.Name).Pin.Digest, i.Digest));
+            var layout = BundleFixture.Run("tar", ["-tf", dir + path]).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains("index.json", layout);
+            Assert.Contains("oci-layout", layout);
+        }
+        Assert.Contains(_fx.Reporter.Lines, l => l.Contains("store 1 image archive(s)", StringComparison.Ordinal));
+        // One member for all three nodes: stored blocks (5 bytes per 64 KiB), not recompressed; gzip itself checks its CRC.
+        var member = Directory.EnumerateFiles(Path.Combine(_fx.Cache, "packaging"), "*.gz").Single(f => Members(f).Contains(path.TrimStart('/'), StringComparison.Ordinal));
+        var size = new FileInfo(member).Length;
+        Assert.InRange(size, expected.Length + 512, expected.Length + 1024 + 18 + 5 * (expected.Length / StoredGzipStreamTests.Block + 2));
+        Assert.Equal(0, BundleFixture.Run("gzip", ["-t", member]).Code);
+        var bytes = File.ReadAllBytes(member);
+        foreach (var node in new[] { "m1", "w1", "w2" })
+            Assert.True(File.ReadAllBytes(Path.Combine(_fx.Out(), node + ".run")).AsSpan().IndexOf(bytes) > 0, $"{node}.run lacks the shared member");
+    }
 
     [Fact]
     public async Task GivenAManifest_ThenItRecordsEveryFileCertificateKeyAndUnitPerNode()
@@ -169,7 +208,7 @@ public sealed class PackageStepTests : IDisposable
         Assert.Equal(["cni-plugins", "containerd", "crictl", "etcd", "kubernetes-server", "nginx", "runc"], manifest.Artifacts.Select(a => a.Name).Order());
         Assert.Equal(_fx.Last!.Nginx!.For(Bundler.Configuration.Arch.Amd64).Provenance.BinarySha256, Assert.Single(manifest.KubeNginx!).BinarySha256);
         var m1 = manifest.Nodes.Single(n => n.Name == "m1");
-        Assert.Equal(["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx"], m1.Units);
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"], m1.Units);
         Assert.Contains(m1.Files, f => f.Path == "/etc/kubernetes/pki/apiserver.key" && f.Mode == "0600" && f.Owner == "root:root");
         Assert.Contains(m1.Files, f => f.Path == "/opt/k8s/bin/etcd" && f.Mode == "0755" && f.Sha256 == PayloadWriter.Sha256Hex("/usr/bin/ls"));
         Assert.Contains("/etc/kubernetes/pki/apiserver.key", m1.PrivateKeys);
@@ -177,6 +216,35 @@ public sealed class PackageStepTests : IDisposable
         Assert.Equal(PayloadWriter.Sha256Hex(Path.Combine(_fx.Out(), "m1.run")), m1.Bundle!.Sha256);
         var w1 = manifest.Nodes.Single(n => n.Name == "w1");
         Assert.DoesNotContain(w1.Files, f => f.Path.Contains("apiserver", StringComparison.Ordinal) || f.Path.Contains("etcd", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task GivenASiteAddOn_WhenPackaged_ThenTheFirstMasterCarriesItsManifestAndAppliesItAfterCoreDnsInSiteOrder()
+    {
+        var dashboard = "apiVersion: v1\nkind: Namespace\nmetadata: {name: dashboard}\n"u8.ToArray();
+        Directory.CreateDirectory(Path.Combine(_fx.Root, "addons"));
+        File.WriteAllBytes(Path.Combine(_fx.Root, "addons", "dashboard.yaml"), dashboard);
+        _fx.SiteYaml += $"addons:\n  - name: coredns\n  - name: dashboard\n    manifest: {{ file: addons/dashboard.yaml, sha256: {BundleFixture.Sha256(dashboard)} }}\n";
+
+        await _fx.BuildAsync();
+
+        var manifest = BundleManifest.Parse(File.ReadAllBytes(Path.Combine(_fx.Out(), "manifest.json")), "manifest.json");
+        var view = Bundler.Inspection.BundleDiff.Load(Path.Combine(_fx.Out(), "m1.run")).Single();
+        var file = view.Files.Single(f => f.Path == NodePaths.Addon("dashboard"));
+        Assert.Equal(dashboard, file.Content);
+        Assert.Equal("0600", file.Mode);
+        Assert.Contains(view.Files, f => f.Path == NodePaths.Addon("coredns"));
+        Assert.Equal("/etc/kubernetes/bootstrap/cluster-admins.yaml /etc/kubernetes/bootstrap/apiserver-kubelet-client.yaml /etc/kubernetes/addons/coredns.yaml /etc/kubernetes/addons/dashboard.yaml",
+            view.Header[HeaderKeys.BootstrapManifests]);
+        Assert.Equal(["coredns", "dashboard"], manifest.Addons!.Select(a => a.Name));
+        Assert.Equal(("built-in", null), (manifest.Addons![0].Source, manifest.Addons[0].Sha256));
+        Assert.Equal(("addons/dashboard.yaml", BundleFixture.Sha256(dashboard)), (manifest.Addons[1].Source, manifest.Addons[1].Sha256));
+        foreach (var worker in new[] { "w1", "w2" })
+        {
+            var other = Bundler.Inspection.BundleDiff.Load(Path.Combine(_fx.Out(), worker + ".run")).Single();
+            Assert.DoesNotContain(other.Files, f => f.Path.StartsWith(NodePaths.AddonsDir, StringComparison.Ordinal));
+            Assert.Equal("", other.Header[HeaderKeys.BootstrapManifests]);
+        }
     }
 
     [Fact]

@@ -58,7 +58,9 @@ public sealed class CertificateTableTests
 
         Assert.Equal(3, instances.Count(i => i.Spec.Name == "apiserver"));
         Assert.Equal(3, instances.Count(i => i.Spec.Name == "etcd/peer"));
-        Assert.Equal(2, instances.Count(i => i.Spec.Name == "kubelet"));
+        // One kubelet serving certificate and one kubelet client credential per node that runs a kubelet: masters too.
+        Assert.Equal(5, instances.Count(i => i.Spec.Name == "kubelet"));
+        Assert.Equal(5, instances.Count(i => i.Spec.Name == "kubelet-client"));
         Assert.Equal(instances.Count, instances.Select(i => i.Id).Distinct().Count());
         var caSubjects = instances.Where(i => i.Spec.IsAuthority).Select(i => (i.CommonName, string.Join(",", i.Organizations))).ToHashSet();
         Assert.All(instances.Where(i => !i.Spec.IsAuthority), i => Assert.DoesNotContain((i.CommonName, string.Join(",", i.Organizations)), caSubjects));

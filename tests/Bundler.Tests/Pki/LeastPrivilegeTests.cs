@@ -19,7 +19,10 @@ public sealed class LeastPrivilegeTests
     private static readonly string[] EtcdFiles =
         ["etcd/ca.crt", "etcd/server.crt", "etcd/server.key", "etcd/peer.crt", "etcd/peer.key", "etcd/healthcheck-client.crt", "etcd/healthcheck-client.key"];
 
-    private static readonly string[] WorkerFiles = ["ca.crt", "kubelet.crt", "kubelet.key"];
+    /// <summary>What every node that runs a kubelet holds: workers, and masters too (SPEC §7: every master is a node).</summary>
+    private static readonly string[] NodeFiles = ["ca.crt", "kubelet.crt", "kubelet.key"];
+
+    private static bool IsNode(NodeSpec node) => node.Is(Roles.Master) || node.Is(Roles.Worker);
 
     [Fact]
     public void GivenThreeMasterEtcdNodesAndTwoWorkers_WhenEveryNodesFilesAreWalked_ThenEachHoldsExactlyWhatItsRolesNeed()
@@ -34,7 +37,7 @@ public sealed class LeastPrivilegeTests
             var files = pki.PkiFilesFor(node);
             var expected = (node.Is(Roles.Master) ? MasterFiles : [])
                 .Concat(node.Is(Roles.Etcd) ? EtcdFiles : [])
-                .Concat(node.Is(Roles.Worker) ? WorkerFiles : [])
+                .Concat(IsNode(node) ? NodeFiles : [])
                 .Select(NodePaths.Pki).Distinct().Order(StringComparer.Ordinal);
             Assert.Equal(expected, files.Select(f => f.Path).Order(StringComparer.Ordinal));
 
@@ -83,8 +86,11 @@ public sealed class LeastPrivilegeTests
             pki.PkiFilesFor(site.Node("etcd-2")).Select(f => f.Path).Order(StringComparer.Ordinal));
         Assert.Contains("CN=etcd-2", pki.PkiFilesFor(site.Node("etcd-2"))
             .Where(f => f.Path == NodePaths.Pki("etcd/server.crt")).Select(f => pki.Items.First(i => i.CertificatePem == Encoding.UTF8.GetString(f.Content!)).Certificate!.Subject).Single());
-        Assert.Equal(MasterFiles.Select(NodePaths.Pki).Order(StringComparer.Ordinal),
+        Assert.Equal(MasterFiles.Concat(NodeFiles).Distinct().Select(NodePaths.Pki).Order(StringComparer.Ordinal),
             pki.PkiFilesFor(site.Node("cp-1")).Select(f => f.Path).Order(StringComparer.Ordinal));
+        // No kubelet, no kube-proxy on an etcd-only node: neither their credentials.
+        foreach (var identity in new[] { "kubelet", "kube-proxy", "admin" })
+            Assert.Throws<InvalidOperationException>(() => pki.ClientCredential(identity, site.Node("etcd-1")));
     }
 
     [Theory]
@@ -93,8 +99,6 @@ public sealed class LeastPrivilegeTests
     [InlineData("super-admin", "k8s-04")]
     [InlineData("controller-manager", "k8s-05")]
     [InlineData("scheduler", "k8s-04")]
-    [InlineData("kubelet", "k8s-01")]
-    [InlineData("kube-proxy", "k8s-03")]
     public void GivenAnIdentityTheNodesRolesMayNotHold_WhenItsCredentialIsAsked_ThenItIsRefused(string identity, string nodeName)
     {
         using var fixture = new PkiFixture();
@@ -114,6 +118,9 @@ public sealed class LeastPrivilegeTests
     [InlineData("scheduler", "k8s-01", "CN=system:kube-scheduler")]
     [InlineData("kube-proxy", "k8s-05", "CN=system:kube-proxy")]
     [InlineData("kubelet", "k8s-05", "CN=system:node:k8s-05, O=system:nodes")]
+    // Masters are nodes too: their kubelet and kube-proxy have credentials of their own.
+    [InlineData("kubelet", "k8s-01", "CN=system:node:k8s-01, O=system:nodes")]
+    [InlineData("kube-proxy", "k8s-03", "CN=system:kube-proxy")]
     public void GivenAnIdentityTheNodeMayHold_WhenItsCredentialIsAsked_ThenItIsTheTablesSubjectWithAMatchingKey(string identity, string nodeName, string subject)
     {
         using var fixture = new PkiFixture();

@@ -74,7 +74,8 @@ public sealed class PkiStoreTests
         var affected = CertificateTable.Expand(oldSite).Where(i => i.Sans.Contains("IP:192.168.93.12"))
             .Concat(CertificateTable.Expand(newSite).Where(i => i.Sans.Contains("IP:192.168.93.22")))
             .Select(i => i.Id).Distinct().Order().ToList();
-        Assert.Equal(["nodes/k8s-02/apiserver", "nodes/k8s-02/etcd/peer", "nodes/k8s-02/etcd/server"], affected);
+        // The master's kubelet serving certificate names its IP too: masters are nodes (SPEC §7).
+        Assert.Equal(["nodes/k8s-02/apiserver", "nodes/k8s-02/etcd/peer", "nodes/k8s-02/etcd/server", "nodes/k8s-02/kubelet"], affected);
         Assert.Equal(affected, pki.Issued.Order());
         var expectedFiles = affected.SelectMany(id => new[] { id + ".crt", id + ".key" }).Append(PkiStore.IndexFile).Order(StringComparer.Ordinal);
         Assert.Equal(expectedFiles, PkiFixture.Changed(before, fixture.Snapshot()));

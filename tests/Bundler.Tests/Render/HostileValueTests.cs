@@ -80,7 +80,7 @@ public sealed partial class HostileValueTests(RenderFixture fixture, ITestOutput
 
     private Dictionary<string, object?> Model(TemplateSpec spec, NodeSpec node)
     {
-        var model = RenderModel.For(fixture.Site, node, RenderFixture.Versions, fixture.Pki);
+        var model = RenderModel.For(fixture.Site, node, RenderFixture.Versions, fixture.Pki, fixture.Images);
         return spec.Identity is null ? model : RenderModel.ForKubeconfig(model, fixture.Site, node, spec, fixture.Pki);
     }
 
@@ -142,6 +142,7 @@ public sealed partial class HostileValueTests(RenderFixture fixture, ITestOutput
         FileFormat.Nginx => NginxReader.Read(text).Select(d => $"{(d.Arguments.Count > 0 ? d.Arguments[0] : "")} {d.Arguments.Count} {d.End}").ToList(),
         FileFormat.Lines => text.Split('\n').Where(l => l.Trim().Length > 0 && l.TrimStart()[0] is not ('#' or ';'))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList(),
+        FileFormat.Shell => ShellReader.Commands(text),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
 

@@ -3,6 +3,7 @@ using Bundler.Pipeline;
 using Xunit;
 using Bundler.Configuration;
 using Bundler.Fetch;
+using Bundler.Fetch.Images;
 using Bundler.Layout;
 using Bundler.Nginx;
 using Bundler.Render;
@@ -35,7 +36,12 @@ public sealed class RenderFixture : IDisposable
     public static SiteSpec LoadSite(string yaml) =>
         SiteLoader.Parse(yaml, "site.yaml", PinCatalog.Default()).Site;
 
-    public static IReadOnlyDictionary<string, string> Versions => LockFile.Load(PinCatalog.Default().FileFor("1.36.0")).Versions;
+    public static LockFile Lock => LockFile.Load(PinCatalog.Default().FileFor("1.36.0"));
+
+    public static IReadOnlyDictionary<string, string> Versions => Lock.Versions;
+
+    /// <summary>The shipped lock's images the example site's kubelet nodes carry (pause, coredns).</summary>
+    public IReadOnlyList<LockImage> Images => Lock.ImagesFor(Site);
 
     public RenderResult RenderWith(string? overlayDir, SiteSpec? site = null)
     {
@@ -69,8 +75,20 @@ public sealed class RenderFixture : IDisposable
                 files[(arch, path)] = new FetchedFile(local, "dummy");
             }
         }
-        return new FetchResult([], files);
+        return new FetchResult([], files) { Images = FakeImages(site) };
     }
+
+    /// <summary>The lock's images for the site, as fetched images whose blobs render never reads (digests made up from the pin).</summary>
+    private FetchedImage[] FakeImages(SiteSpec site) =>
+        Lock.ImagesFor(site).Select(pin =>
+        {
+            OciBlob Blob(string mediaType, string what) =>
+                new(mediaType, "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(pin.Digest + what))), 100,
+                    Path.Combine(BinDir, "blobs", what));
+            var platforms = site.Arches.ToDictionary(a => a, a => new FetchedPlatform(a, new OciPlatform("linux", Names.Of(a), null),
+                Blob(MediaTypes.OciManifest, Names.Of(a) + "-manifest"), Blob("application/vnd.oci.image.config.v1+json", Names.Of(a) + "-config"), []));
+            return new FetchedImage(pin, new OciBlob(MediaTypes.OciIndex, pin.Digest, 100, Path.Combine(BinDir, "blobs", "index")), platforms);
+        }).ToArray();
 
     private NginxResult Nginx(SiteSpec site)
     {

@@ -48,7 +48,58 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
         Assert.Contains(NodePaths.Kubeconfig("kubelet"), paths);
         Assert.Contains(NodePaths.Bin("kubelet"), paths);
         Assert.Contains(ComponentTable.KubeNginx.BuiltBinary!, paths);
-        Assert.Equal(["containerd", "kube-nginx", "kubelet", "kube-proxy"], fixture.Tree("k8s-04").Units);
+        Assert.Equal(["containerd", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"], fixture.Tree("k8s-04").Units);
+    }
+
+    [Fact]
+    public void GivenAMasterWithoutTheWorkerRole_WhenRendered_ThenItIsANodeTooRegisteredWithTheControlPlaneTaint()
+    {
+        var tree = fixture.Tree("k8s-02");
+        var paths = tree.Files.Select(f => f.Path).ToHashSet();
+
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"], tree.Units);
+        foreach (var path in new[] { NodePaths.Kubeconfig("kubelet"), NodePaths.Kubeconfig("kube-proxy"), NodePaths.Pki("kubelet.crt"), NodePaths.Pki("kubelet.key"),
+                     NodePaths.Unit("kubelet"), NodePaths.Unit("kube-proxy"), NodePaths.Unit("containerd"), NodePaths.CniConfDir + "/10-kbundle.conflist",
+                     NodePaths.Bin("kubelet"), NodePaths.CniBinDir + "/bridge", NodePaths.ImageArchive(Bundler.Configuration.Arch.Amd64), NodePaths.ImportScript })
+            Assert.Contains(path, paths);
+        Assert.Contains("registerWithTaints:\n  - key: node-role.kubernetes.io/control-plane\n    effect: NoSchedule\n", Text("k8s-02", NodePaths.KubeletConfig), StringComparison.Ordinal);
+        Assert.DoesNotContain("registerWithTaints", Text("k8s-04", NodePaths.KubeletConfig), StringComparison.Ordinal);
+        var site = RenderFixture.LoadSite(Bundler.Configuration.ExampleSite.Text().Replace("roles: [etcd, master]\n  - name: k8s-02", "roles: [etcd, master, worker]\n  - name: k8s-02", StringComparison.Ordinal));
+        var both = fixture.RenderWith(null, site).Nodes.Single(n => n.Node == "k8s-01");
+        Assert.DoesNotContain("registerWithTaints", RenderFixture.Text(both.Files.Single(f => f.Path == NodePaths.KubeletConfig)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenTheSitesImages_WhenRendered_ThenContainerdPinsTheShippedSandboxByDigestAndTheImportScriptNamesEveryImage()
+    {
+        var pause = fixture.Images.Single(i => i.Name == "pause");
+        var coredns = fixture.Images.Single(i => i.Name == "coredns");
+
+        Assert.Contains($"  sandbox = \"{pause.PinnedRef}\"\n", Text("k8s-04", NodePaths.ContainerdConfig), StringComparison.Ordinal);
+        var script = Text("k8s-04", NodePaths.ImportScript);
+        foreach (var name in new[] { pause.Ref, pause.PinnedRef, coredns.Ref, coredns.PinnedRef })
+            Assert.Contains($"  \"{name} {(name.Contains("pause", StringComparison.Ordinal) ? pause : coredns).Digest}\"\n", script, StringComparison.Ordinal);
+        Assert.Contains("archive='/opt/k8s/images/images-amd64.tar'\nplatform='linux/amd64'\n", script, StringComparison.Ordinal);
+        Assert.Equal(NodeFile.Executable, fixture.Tree("k8s-04").Files.Single(f => f.Path == NodePaths.ImportScript).Mode);
+        var archive = fixture.Tree("k8s-04").Files.Single(f => f.Kind == FileKind.Images);
+        Assert.Equal(NodePaths.ImageArchive(Bundler.Configuration.Arch.Amd64), archive.Path);
+        Assert.Equal(["kbundle-images"], archive.Restarts.Select(c => c.Name));
+        Assert.Equal(["pause", "coredns"], archive.Archive!.Images.Select(i => i.Pin.Name));
+    }
+
+    [Fact]
+    public void GivenTheDefaultAddons_WhenRendered_ThenTheFirstMasterCarriesCoreDnsWithTheTenthServiceIpAndThePinnedImage()
+    {
+        var manifest = Text("k8s-01", NodePaths.Addon("coredns"));
+        var coredns = fixture.Images.Single(i => i.Name == "coredns");
+
+        Assert.Contains("  clusterIP: 10.254.0.10\n", manifest, StringComparison.Ordinal);
+        Assert.Contains($"          image: {coredns.PinnedRef}\n          imagePullPolicy: IfNotPresent\n", manifest, StringComparison.Ordinal);
+        Assert.Contains("        kubernetes cluster.local in-addr.arpa ip6.arpa {\n", manifest, StringComparison.Ordinal);
+        Assert.Contains("- 10.254.0.10", Text("k8s-02", NodePaths.KubeletConfig), StringComparison.Ordinal);
+        Assert.Equal(["/etc/kubernetes/bootstrap/cluster-admins.yaml", "/etc/kubernetes/bootstrap/apiserver-kubelet-client.yaml", "/etc/kubernetes/addons/coredns.yaml"],
+            TemplateCatalog.BootstrapManifests(fixture.Site));
+        Assert.DoesNotContain(fixture.Tree("k8s-02").Files, f => f.Path.StartsWith(NodePaths.AddonsDir, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -59,6 +110,7 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
             var first = tree.Node == "k8s-01";
             Assert.Equal(first, tree.Files.Any(f => f.Path == NodePaths.Kubeconfig("super-admin")));
             Assert.Equal(first, tree.Files.Any(f => f.Path.StartsWith(NodePaths.BootstrapDir + "/", StringComparison.Ordinal)));
+            Assert.Equal(first, tree.Files.Any(f => f.Path.StartsWith(NodePaths.AddonsDir + "/", StringComparison.Ordinal)));
         }
     }
 
@@ -72,12 +124,12 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
     }
 
     [Fact]
-    public void GivenTwoWorkers_WhenRendered_ThenEachRoutesOnlyTheOtherWorkersPodSubnet()
+    public void GivenMastersAndWorkers_WhenRendered_ThenEachRoutesEveryOtherNodesPodSubnet()
     {
         var routes04 = RouteLines("k8s-04");
         var routes01 = RouteLines("k8s-01");
-        Assert.Equal(["172.30.4.0/24 via 192.168.93.15"], routes04);
-        Assert.Equal(["172.30.3.0/24 via 192.168.93.14", "172.30.4.0/24 via 192.168.93.15"], routes01);
+        Assert.Equal(["172.30.0.0/24 via 192.168.93.11", "172.30.1.0/24 via 192.168.93.12", "172.30.2.0/24 via 192.168.93.13", "172.30.4.0/24 via 192.168.93.15"], routes04);
+        Assert.Equal(["172.30.1.0/24 via 192.168.93.12", "172.30.2.0/24 via 192.168.93.13", "172.30.3.0/24 via 192.168.93.14", "172.30.4.0/24 via 192.168.93.15"], routes01);
     }
 
     [Fact]
@@ -127,6 +179,9 @@ public sealed partial class RenderStepTests(RenderFixture fixture)
     [InlineData("k8s-01", "/etc/systemd/system/etcd.service", "etcd")]
     [InlineData("k8s-04", "/etc/kubernetes/kubelet.conf", "kubelet")]
     [InlineData("k8s-01", "/etc/kubernetes/admin.conf", "")]
+    [InlineData("k8s-02", "/opt/k8s/bin/kubelet", "kubelet")]
+    [InlineData("k8s-04", "/opt/k8s/images/import.sh", "kbundle-images")]
+    [InlineData("k8s-04", "/opt/k8s/images/images-amd64.tar", "kbundle-images")]
     public void GivenARenderedFile_WhenItChanges_ThenItRestartsOnlyTheUnitsTheTablesName(string node, string path, string units)
     {
         var file = fixture.Tree(node).Files.Single(f => f.Path == path);

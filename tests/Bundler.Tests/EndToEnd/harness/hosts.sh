@@ -3,6 +3,8 @@
 # bridge that lives in a namespace of its own (the root namespace's networking is never touched), plus a
 # mount namespace whose /etc, /opt, /root, /var/lib, /var/log and /usr/local are overlays and /run a tmpfs,
 # so an installer writes the real paths of that host only. systemctl/journalctl stand-ins are on its PATH.
+# /var/lib/containerd is a plain folder of the host's own (bound over the overlay): containerd's overlayfs
+# snapshotter cannot put its layers on an overlay.
 #
 #   hosts.sh up   BASE NAME=IP/PREFIX...   create the hosts (BASE: a scratch folder)
 #   hosts.sh exec BASE NAME CMD...         run CMD inside host NAME
@@ -52,7 +54,9 @@ up() {
       mkdir -p "$h/upper/$key" "$h/work/$key"
       mounts+="mount -t overlay overlay -o lowerdir=/$d,upperdir=$h/upper/$key,workdir=$h/work/$key /$d; "
     done
+    mkdir -p "$h/containerd"
     nsenter --mount="$h/ns/mnt" sh -ec "$mounts mount -t tmpfs tmpfs /run; mkdir -p /run/systemd/system /usr/local/sbin;
+      mkdir -p /var/lib/containerd; mount --bind '$h/containerd' /var/lib/containerd;
       cp '$here/systemctl' '$here/journalctl' /usr/local/sbin/; echo '$name' > /etc/hostname"
     i=$((i + 1))
   done
@@ -77,8 +81,13 @@ down() {
     local name
     name=$(basename "$h")
     if [ -e "$h/ns/mnt" ]; then
+      # Containers first (they live in network namespaces of their own, out of reach of the host's), then the units.
+      # shellcheck disable=SC2016 # expanded inside the host, not here
+      run_in "$base" "$name" sh -c 'c="/opt/k8s/bin/ctr --namespace k8s.io"; [ -S /run/containerd/containerd.sock ] &&
+        for t in $($c tasks ls -q 2>/dev/null); do $c tasks kill -s KILL "$t" >/dev/null 2>&1; done; true' || true
       # shellcheck disable=SC2016 # expanded inside the host, not here
       run_in "$base" "$name" sh -c 'for p in /run/kbe-systemd/pids/*; do [ -f "$p" ] && kill -KILL -- "-$(cat "$p")" 2>/dev/null; done; true' || true
+      nsenter --mount="$h/ns/mnt" umount -l /var/lib/containerd 2>/dev/null || true
       for d in "${overlays[@]}"; do nsenter --mount="$h/ns/mnt" umount -l "/$d" 2>/dev/null || true; done
       umount "$h/ns/mnt" "$h/ns/uts" 2>/dev/null || true
       umount "$h/ns" 2>/dev/null || true

@@ -19,15 +19,15 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    /// <summary>A site, a lock whose binaries come from a mirror folder, and the given images: section.</summary>
+    /// <summary>A site that ships the image 'busybox' (images: [busybox]), a lock whose binaries come from a mirror folder, and the given entries of images:.</summary>
     private (string Site, string Lock, string Mirror) Build(string images)
     {
         var archive = FetchWorld.EtcdArchive();
         var mirror = Directory.CreateDirectory(Path.Combine(_world.Root, "mirror")).FullName;
         File.WriteAllBytes(Path.Combine(mirror, "release.tar.gz"), archive);
         var lockPath = _world.WriteLock(FetchWorld.EtcdLockEntry("https://example.invalid/release.tar.gz", FetchWorld.Sha256(archive)));
-        File.AppendAllText(lockPath, "images:\n" + images);
-        return (_world.WriteSite(), lockPath, mirror);
+        File.AppendAllText(lockPath, images);
+        return (_world.WriteSite(extra: "images: [busybox]\n"), lockPath, mirror);
     }
 
     private static string Entry(string reference, string? digest) =>
@@ -42,7 +42,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
 
         var line = File.ReadAllLines(lockPath).ToList().IndexOf("  - name: busybox") + 1;
         Assert.Equal(ExitCodes.UsageError, code);
-        Assert.Contains($"{lockPath}:{line}:5 images[0].digest: 'registry.example.invalid/test/busybox:v1' has no digest: a tag alone is refused", error);
+        Assert.Contains($"{lockPath}:{line}:5 images[2].digest: 'registry.example.invalid/test/busybox:v1' has no digest: a tag alone is refused", error);
     }
 
     [Fact]
@@ -79,7 +79,21 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
 
         Assert.True(code == ExitCodes.Success, output + error);
-        Assert.Contains("fetch: 1 image(s) verified for linux/amd64: 4 blob(s)", output);
+        // busybox from the layout, the sandbox and CoreDNS stand-ins from the cache: 4 blobs each.
+        Assert.Contains("fetch: 3 image(s) verified for linux/amd64: 12 blob(s)", output);
+        Assert.True(File.Exists(Path.Combine(_world.CacheDir, "blobs", "sha256", world.Layout.Platforms[Arch.Amd64].Layer["sha256:".Length..])));
+    }
+
+    [Fact]
+    public async Task GivenALockImageTheSiteDoesNotUse_WhenBuildingOffline_ThenItIsNeitherFetchedNorMissed()
+    {
+        var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", "sha256:" + new string('a', 64)));
+        File.WriteAllText(site, File.ReadAllText(site).Replace("images: [busybox]\n", "", StringComparison.Ordinal));
+
+        var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
+
+        Assert.True(code == ExitCodes.Success, output + error);
+        Assert.Contains("fetch: 2 image(s) verified for linux/amd64: 8 blob(s)", output);
     }
 
     [RegistryFact]
@@ -92,7 +106,8 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
             "--registry-mirror", $"registry.example.invalid={world.Registry.Url}", "--until", "fetch");
 
         Assert.True(code == ExitCodes.Success, output + error);
-        Assert.Contains("fetch: 1 image(s) verified for linux/amd64: 4 blob(s)", output);
+        Assert.Contains("fetch: 3 image(s) verified for linux/amd64: 12 blob(s)", output);
+        Assert.True(File.Exists(Path.Combine(_world.CacheDir, "blobs", "sha256", world.Layout.Platforms[Arch.Amd64].Layer["sha256:".Length..])));
     }
 
     [RegistryFact]

@@ -38,7 +38,9 @@ public sealed class OciTestLayout
     public string BlobPath(string digest) => Path.Combine(Dir, "blobs", "sha256", digest["sha256:".Length..]);
 
     /// <param name="amd64Binary">The amd64 layer's bin/busybox; the real static busybox unless a test only needs bytes.</param>
-    public static OciTestLayout Build(string dir, byte[]? amd64Binary = null)
+    /// <param name="cmd">The images' command; <c>/bin/busybox sh</c> unless given.</param>
+    /// <param name="title">An <c>org.opencontainers.image.title</c> label in the configs (a stand-in says what it stands in for).</param>
+    public static OciTestLayout Build(string dir, byte[]? amd64Binary = null, string[]? cmd = null, string? title = null)
     {
         Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256"));
         var platforms = new Dictionary<Arch, TestPlatform>();
@@ -55,7 +57,9 @@ public sealed class OciTestLayout
             {
                 ["architecture"] = Names.Of(arch),
                 ["os"] = "linux",
-                ["config"] = new { Cmd = new[] { "/bin/busybox", "sh" } },
+                ["config"] = title is null
+                    ? new Dictionary<string, object> { ["Cmd"] = cmd ?? ["/bin/busybox", "sh"] }
+                    : new Dictionary<string, object> { ["Cmd"] = cmd ?? ["/bin/busybox", "sh"], ["Labels"] = new Dictionary<string, string> { ["org.opencontainers.image.title"] = title } },
                 ["rootfs"] = new { type = "layers", diff_ids = new[] { diffId } },
             });
             var configDigest = Write(dir, config);
