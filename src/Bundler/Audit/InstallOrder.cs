@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Bundler.Packaging;
+using Bundler.Rollout;
 
 namespace Bundler.Audit;
 
@@ -17,9 +18,9 @@ public static class InstallOrder
     public static IReadOnlyList<InstallStep> Steps(BundleManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        var etcd = manifest.Nodes.Where(n => n.Roles.Contains("etcd")).ToList();
-        var masters = manifest.Nodes.Where(n => n.Roles.Contains("master") && !etcd.Contains(n)).ToList();
-        var workers = manifest.Nodes.Where(n => !etcd.Contains(n) && !masters.Contains(n)).ToList();
+        var etcd = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Etcd).ToList();
+        var masters = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Masters).ToList();
+        var workers = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Workers).ToList();
         var first = manifest.Nodes.FirstOrDefault(n => n.Roles.Contains("master"));
         List<string> Notes(string note, List<NodeRecord> nodes) => first is not null && nodes.Contains(first)
             ? [note, $"{first.Name} is the first master: once its apiserver is healthy it applies the cluster bootstrap and the add-ons."]

@@ -49,9 +49,40 @@ public sealed record BundleManifest(
 
     public static BundleManifest Parse(byte[] bytes, string source) =>
         JsonSerializer.Deserialize<BundleManifest>(bytes, Json) ?? throw new IntegrityException($"{source}: empty manifest");
+
+    /// <summary>The manifest at <paramref name="path"/> (a previous build's), or null when there is none or it cannot be read.</summary>
+    public static BundleManifest? ReadIfPresent(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? Parse(File.ReadAllBytes(path), path) : null;
+        }
+        catch (Exception e) when (e is JsonException or IntegrityException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 }
 
-public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256);
+public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256)
+{
+    /// <summary>
+    /// The network a running site cannot change (SPEC §8): <c>kbundle plan</c> refuses a build that would. Absent in
+    /// manifests older than it.
+    /// </summary>
+    public NetworkRecord? Network { get; init; }
+}
+
+/// <summary>What of a site's network its nodes are built on: the service and pod ranges, the cluster domain, the pod /24 of each node with a pod network.</summary>
+public sealed record NetworkRecord(string ServiceCidr, string PodCidr, string ClusterDomain, IReadOnlyDictionary<string, string> PodSubnets)
+{
+    public static NetworkRecord Of(SiteSpec site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        return new(site.Network.ServiceCidr.ToString(), site.Network.PodCidr.ToString(), site.Network.ClusterDomain,
+            new SortedDictionary<string, string>(site.Nodes.Where(ComponentTable.CniPlugins.RunsOn).ToDictionary(n => n.Name, n => site.PodSubnetOf(n).ToString()), StringComparer.Ordinal));
+    }
+}
 
 /// <summary>One node: what its bundle holds (also stored inside the payload as .kbundle/node.json, without <see cref="Bundle"/>).</summary>
 public sealed record NodeRecord(
