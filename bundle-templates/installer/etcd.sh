@@ -125,6 +125,7 @@ kb_etcd_restore() {
   for entry in $KB_ETCD_MEMBERS; do cluster+="${cluster:+,}${entry%%=*}=$(kb_etcd_peer_url "$entry")"; done
   if [ -x "$KB_BIN_DIR/etcdutl" ]; then
     tool=("$KB_BIN_DIR/etcdutl")
+    kb_log "etcd: restoring with etcdutl snapshot restore"
   else
     tool=(env ETCDCTL_API=3 "$KB_BIN_DIR/etcdctl")
     kb_log "etcd: this bundle has no etcdutl (etcd before 3.5): restoring with etcdctl snapshot restore"
@@ -145,6 +146,7 @@ kb_etcd_restore() {
   mv -T -- "$new" "$data" || { mv -T -- "$old" "$data"; kb_systemctl start etcd; kb_die 1 "etcd: cannot move the restored data into $data; the old data is back"; }
   kb_log "etcd: the data $KB_NODE had is kept in $old (0700: it holds the cluster's secrets); delete it once the cluster is healthy"
   kb_systemctl start etcd || kb_die 1 "etcd: systemctl start etcd failed after the restore (the old data is in $old)"
+  KB_HEALTH_HINT="restore every member from the same snapshot now"
   if ! kb_health etcd; then
     kb_die 1 "etcd: $KB_NODE is not healthy after the restore: restore every other member from the same snapshot, then run this again (the old data is in $old)"
   fi

@@ -23,8 +23,9 @@ kb_start_units() {
       else
         [ "$u" = etcd ] && kb_etcd_join
         kb_log "starting $u"
-        kb_systemctl restart "$u" || kb_fail_install "$u" "systemctl restart $u failed"
+        # Counted as started before it is: a unit whose restart fails is stopped by the rollback and, if it ran before, started again.
         KB_STARTED+=("$u")
+        kb_systemctl restart "$u" || kb_fail_install "$u" "systemctl restart $u failed"
         kb_health "$u" || kb_fail_install "$u" "health check of $u failed"
         kb_log "$u is healthy"
       fi

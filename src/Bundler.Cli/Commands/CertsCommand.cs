@@ -97,9 +97,10 @@ public static class CertsCommand
         if (options.ExpiringWithin is { } limit)
         {
             output.Out.WriteLine();
-            output.Out.WriteLine(due.Count == 0
-                ? $"No certificate expires within {limit} days."
-                : $"{due.Count} certificate(s) expire within {limit} days: {string.Join(", ", due.Select(c => $"{c.Id} ({Date(c.NotAfter)})"))}");
+            output.Out.WriteLine(due.Count == 0 ? $"No certificate expires within {limit} days." : $"{due.Count} certificate(s) expire within {limit} days:");
+            var width = due.Select(c => c.Id.Length).DefaultIfEmpty(0).Max();
+            foreach (var c in due)
+                output.Out.WriteLine($"  {c.Id.PadRight(width)}  {Date(c.NotAfter)}  {Left(c.NotAfter, at)}");
         }
         return code;
     }
