@@ -31,11 +31,12 @@ kb_etcd_initial_cluster() {
   return 0
 }
 
-# KB_ETCD_JOIN=yes: this member is new to a running cluster. Before its etcd first starts (no data yet), the running
-# members add it (member add); it then starts with initial-cluster-state=existing and the membership the cluster has
-# (the cluster env file). A member listed already (an earlier run added it) is not added again.
+# KB_ETCD_JOIN=yes: this member joined, or joins, a running cluster. Before its etcd first starts (no data yet), the
+# running members add it (member add); it then starts with initial-cluster-state=existing and the membership the
+# cluster has (the cluster env file). A member listed already and never started (an earlier run added it) is not added
+# again; one listed and started has lost its data, and the install fails saying so.
 kb_etcd_join() {
-  local peer list out entry absent="" others
+  local peer list out entry absent="" others line
   [ "$KB_ETCD_JOIN" = yes ] || return 0
   [ -d "$KB_ROOT$KB_ETCD_DATA_DIR/member" ] && return 0
   peer=$(kb_etcd_peer_url "$KB_NODE=$KB_IP")
@@ -51,7 +52,11 @@ kb_etcd_join() {
   if [ -n "$absent" ]; then
     kb_fail_install etcd "etcd: $KB_NODE joins after $absent, which the cluster does not have yet: install their bundles first (kbundle plan shows the order)"
   fi
-  if [[ $list == *", $peer,"* ]]; then
+  if line=$(grep -F ", $peer," <<<"$list"); then
+    # Added by an earlier run that did not get it started: start it now. A started member with no data has lost it.
+    if [[ $line == *", started, "* ]]; then
+      kb_fail_install etcd "etcd: $KB_NODE ($peer) is a started member of the cluster, but its data dir $KB_ETCD_DATA_DIR is empty: a member's data cannot be recreated by starting it; remove it (build the site without it and roll out), then add it back"
+    fi
     kb_log "etcd: $KB_NODE ($peer) is a member already (an earlier run added it); starting it"
     return 0
   fi

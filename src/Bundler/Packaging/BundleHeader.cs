@@ -63,7 +63,7 @@ public static class BundleHeader
             new(HeaderKeys.FirstMaster, Bundler.Render.TemplateCatalog.AppliesBootstrap(site, node) ? "yes" : "no"),
             new(HeaderKeys.Hosts, string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
             new(HeaderKeys.EtcdMembers, string.Join(' ', etcd.Members.Select(m => $"{m.Name}={m.Ip}"))),
-            new(HeaderKeys.EtcdJoin, etcd.IsJoining(node) ? "yes" : "no"),
+            new(HeaderKeys.EtcdJoin, node.Is(Roles.Etcd) && etcd.JoinsExisting(node) ? "yes" : "no"),
             new(HeaderKeys.EtcdRemove, string.Join(' ', etcd.RemovedBy(node).Select(m => $"{m.Name}={m.Ip}"))),
             new(HeaderKeys.EtcdToken, Rollout.EtcdCluster.Token(site)),
             new(HeaderKeys.StateDir, NodePaths.StateDir),

@@ -186,7 +186,8 @@ public static class PackageStep
                 var node = site.Node(tree.Node);
                 SharedMember? Member(NodeFile f) => IsShared(f) ? members[SharedKey(f)] : null;
                 var files = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => ManifestRecords.File(f, Member(f))).ToList();
-                var record = ManifestRecords.Node(site, node, tree, files, pki.Material.CertificatesFor(node), fetch.Artifacts);
+                var record = ManifestRecords.Node(site, node, tree, files, pki.Material.CertificatesFor(node), fetch.Artifacts,
+                    node.Is(Configuration.Roles.Etcd) ? etcd.Start(node) : null);
 
                 // Payload order: the shared members (binaries, the image archive; path order), the node's own member, the end member.
                 var shared = tree.Files.Where(IsShared).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();

@@ -19,7 +19,9 @@ public sealed record EtcdMember(string Name, string Ip)
 /// <c>initial-cluster-state=new</c>. On a running site, a member new to the site joins: the installer adds it to the
 /// running cluster (<c>member add</c>) and it starts with <c>initial-cluster-state=existing</c> and the membership the
 /// cluster has at that moment (the running members, the joiners rolled out before it, itself); a member the site no
-/// longer has is removed by the bundle of a remaining member while a quorum holds without it.
+/// longer has is removed by the bundle of a remaining member while a quorum holds without it. A member keeps the start it
+/// was first built with (the running build's <see cref="NodeRecord.Etcd"/>): etcd reads it only for an empty data dir,
+/// and a rebuild of an unchanged site stays byte-identical.
 /// </summary>
 public sealed class EtcdCluster
 {
@@ -33,7 +35,11 @@ public sealed class EtcdCluster
         var memberNames = Members.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
         Joining = Running.Count == 0 ? [] : [.. Members.Where(m => !runningNames.Contains(m.Name))];
         Removed = [.. Running.Where(m => !memberNames.Contains(m.Name))];
+        _recorded = running?.Nodes.Where(n => n.Etcd is not null && memberNames.Contains(n.Name)).ToDictionary(n => n.Name, n => n.Etcd!, StringComparer.Ordinal)
+                    ?? new Dictionary<string, EtcdRecord>(StringComparer.Ordinal);
     }
+
+    private readonly Dictionary<string, EtcdRecord> _recorded;
 
     public SiteSpec Site { get; }
 
@@ -59,18 +65,33 @@ public sealed class EtcdCluster
     /// <summary>How many members of a cluster of <paramref name="members"/> must agree for it to accept a write.</summary>
     public static int Quorum(int members) => members / 2 + 1;
 
+    /// <summary>Whether the member is new to the running cluster (this build adds it).</summary>
     public bool IsJoining(NodeSpec node) => Joining.Any(m => m.Name == node?.Name);
 
-    /// <summary><c>existing</c> for a member that joins a running cluster, else <c>new</c> (etcd reads it only to start an empty data dir).</summary>
-    public string InitialClusterState(NodeSpec node) => IsJoining(node) ? "existing" : "new";
-
-    /// <summary>
-    /// The membership a member starts an empty data dir with: for a joiner, what the cluster has once its own
-    /// <c>member add</c> is done (running members, earlier joiners, itself); for the others, every member of the site.
-    /// </summary>
-    public string InitialCluster(NodeSpec node)
+    /// <summary>How a member starts an empty data dir: as the running build recorded it, else new (or existing for a joiner).</summary>
+    public EtcdRecord Start(NodeSpec node)
     {
         ArgumentNullException.ThrowIfNull(node);
+        return _recorded.TryGetValue(node.Name, out var recorded)
+            ? recorded
+            : new EtcdRecord(IsJoining(node) ? "existing" : "new", NewInitialCluster(node));
+    }
+
+    /// <summary><c>existing</c> for a member that joined a running cluster, else <c>new</c> (etcd reads it only to start an empty data dir).</summary>
+    public string InitialClusterState(NodeSpec node) => Start(node).InitialClusterState;
+
+    /// <summary>Whether the member joins a running cluster: its installer adds it before its etcd first starts.</summary>
+    public bool JoinsExisting(NodeSpec node) => Start(node).InitialClusterState == "existing";
+
+    /// <summary>The membership a member starts an empty data dir with (<see cref="Start"/>).</summary>
+    public string InitialCluster(NodeSpec node) => Start(node).InitialCluster;
+
+    /// <summary>
+    /// For a joiner, what the cluster has once its own <c>member add</c> is done (running members, earlier joiners, itself);
+    /// for the others, every member of the site.
+    /// </summary>
+    private string NewInitialCluster(NodeSpec node)
+    {
         IEnumerable<EtcdMember> members = Members;
         if (IsJoining(node))
         {
@@ -80,7 +101,7 @@ public sealed class EtcdCluster
         return string.Join(",", members.Select(m => $"{m.Name}={m.PeerUrl}"));
     }
 
-    /// <summary>What a remaining member's bundle removes from the cluster (<c>name=ip</c>), none on a joiner or a non-member.</summary>
+    /// <summary>What a remaining member's bundle removes from the cluster, none on a joiner or a non-member.</summary>
     public IReadOnlyList<EtcdMember> RemovedBy(NodeSpec node)
     {
         ArgumentNullException.ThrowIfNull(node);
