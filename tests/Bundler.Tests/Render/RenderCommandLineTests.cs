@@ -73,7 +73,7 @@ public sealed class RenderCommandLineTests : IDisposable
         await File.WriteAllTextAsync(cached, "#!/bin/sh\n");
 
         return ["build", site, "--pins", lockPath, "--mirror", mirror, "--offline", "--cache", _world.CacheDir,
-                "--state", Path.Combine(_world.Root, "state"), "--out", _world.OutDir, "--until", "render"];
+                "--state", Path.Combine(_world.Root, "state"), "--until", "render"];
     }
 
     private string Overlay(string name, string etcdUnit)
