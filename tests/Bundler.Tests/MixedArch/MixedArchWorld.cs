@@ -140,6 +140,8 @@ public sealed class MixedArchWorld : IDisposable
 
     private async Task<Builds> BuildAsync()
     {
+        // Under CI=true the tests run whatever is missing: say what, before anything else fails on it.
+        Assert.True(Missing() is null, Missing());
         var source = Environment.GetEnvironmentVariable(NginxSourceFactAttribute.Variable);
         Assert.True(File.Exists(source), $"{NginxSourceFactAttribute.Variable}={source}: the nginx 1.22.1 source must exist (.ci/run downloads it)");
         var mixedLock = await MixedArchLock.BuildAsync(Path.Combine(Root, "upstream"), source!);
