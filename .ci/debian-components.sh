@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Fetches real Debian builds of the components the end-to-end tests need beyond what bookworm installs:
-# containerd 2.1, CNI plugins 1.9.1, kubectl 1.36 and etcd 3.5 from sid, and bookworm's arm64 etcd-server.
+# containerd 2.1, CNI plugins 1.9.1, kubectl 1.36 and etcd 3.5 from sid; bookworm's arm64 etcd-server and
+# etcd-client (the arm64 etcd artifact of the mixed-arch tests) and arm64 bash-static (runs an arm64 bundle's header
+# under qemu-aarch64-static).
 # They are downloaded and unpacked under .cache/testdata/debian/, never installed: the machine's own apt
 # sources, lists and dpkg database stay as they are (sid's libc and runc must not reach this bookworm machine).
 #
@@ -27,6 +29,8 @@ components=(
   "kubectl|sid|amd64|1.36.4|kubectl|KBUNDLE_KUBECTL136_DIR|usr/bin"
   "etcd|sid|amd64|3.5.30|etcd-server etcd-client|KBUNDLE_ETCD35_DIR|usr/bin"
   "etcd-server|bookworm|arm64|3.4.23|etcd-server|KBUNDLE_ETCD_ARM64_DIR|usr/bin"
+  "etcd-client|bookworm|arm64|3.4.23|etcd-client|KBUNDLE_ETCDCTL_ARM64_DIR|usr/bin"
+  "bash-static|bookworm|arm64|5.2.15|bash-static|KBUNDLE_BASH_ARM64_DIR|bin"
 )
 
 log() { echo "debian-components: $*" >&2; }
@@ -36,7 +40,7 @@ for tool in apt-get apt-cache dpkg-deb sha256sum flock; do
   command -v "$tool" >/dev/null || die "$tool is missing (a Debian machine with apt, dpkg and util-linux is required)"
 done
 [ -r "$keyring" ] || die "$keyring is missing: apt-get install debian-archive-keyring"
-[ -x "$qemu" ] || die "$qemu is missing (runs the arm64 etcd): apt-get install qemu-user-static"
+[ -x "$qemu" ] || die "$qemu is missing (runs the arm64 etcd and bash): apt-get install qemu-user-static"
 [ -e "$arm64_sysroot/lib/ld-linux-aarch64.so.1" ] ||
   die "$arm64_sysroot/lib/ld-linux-aarch64.so.1 is missing (the arm64 etcd is dynamically linked): apt-get install libc6-arm64-cross"
 
@@ -128,6 +132,12 @@ check() { # id arch upstream dir bin
     etcd-server-arm64)
       out=$(ETCD_UNSUPPORTED_ARCH=arm64 "$qemu" -L "$arm64_sysroot" "$bin/etcd" --version 2>/dev/null) &&
         [[ $out == *"etcd Version: $upstream"* ]] && [[ $out == *"linux/arm64"* ]] ;;
+    etcd-client-arm64)
+      out=$(ETCDCTL_API=3 "$qemu" -L "$arm64_sysroot" "$bin/etcdctl" version 2>/dev/null) &&
+        [[ $out == *"etcdctl version: $upstream"* ]] ;;
+    bash-static-arm64)
+      # Static: it runs under the emulator without the arm64 sysroot (-L), as the tests run it.
+      out=$("$qemu" "$bin/bash-static" --version) && [[ $out == *"version $upstream"*"(aarch64-"* ]] ;;
     *) die "no version check for $id ($arch)" ;;
   esac || { log "$id ($arch) in $bin answered: ${out:-nothing}"; return 1; }
   log "ok $id $upstream ($arch): $(grep -m1 -F "$upstream" <<<"$out")"

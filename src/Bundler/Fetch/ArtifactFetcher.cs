@@ -126,20 +126,7 @@ public sealed class ArtifactFetcher : IDisposable
     {
         var temp = _cache.NewTempPath(artifact.FileName);
         using var progress = _reporter.Begin($"{artifact.Name} {artifact.Version} {artifact.Arch} (mirror folder)", new FileInfo(source).Length);
-        using var hash = Checksums.Create(artifact.Algorithm);
-        await using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous))
-        await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
-        {
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                progress.Advance(read);
-            }
-        }
-        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        var actual = await Checksums.CopyAndHashAsync(source, temp, artifact.Algorithm, progress, cancellationToken).ConfigureAwait(false);
         if (actual != artifact.Checksum)
             throw Mismatch(artifact, source, actual, _cache.Quarantine(temp, artifact, actual));
         progress.Complete($"verified {artifact.Algorithm}");

@@ -25,6 +25,30 @@ public static class Checksums
         };
     }
 
+    /// <summary>
+    /// Copies a local file (a mirror folder's copy, a carried-in layout's blob) to <paramref name="destination"/>,
+    /// hashing every byte on the way, and returns the hex checksum of what was written. The caller verifies it.
+    /// </summary>
+    public static async Task<string> CopyAndHashAsync(string source, string destination, string algorithm, Pipeline.IProgressItem progress,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        using var hash = Create(algorithm);
+        await using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous))
+        await using (var output = new FileStream(destination, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
+        {
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                progress.Advance(read);
+            }
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>Feeds an existing file (the partial part of a resumed download) into a running hash.</summary>
     public static async Task AppendFileAsync(IncrementalHash hash, string path, CancellationToken cancellationToken = default)
     {

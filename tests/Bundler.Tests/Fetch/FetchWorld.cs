@@ -24,6 +24,9 @@ public sealed class FetchWorld : IDisposable
 
     public string Root { get; }
     public string CacheDir { get; }
+
+    /// <summary>This world's output folder: every build of a test names it (a build locks its output folder).</summary>
+    public string OutDir => Path.Combine(Root, "out");
     public RecordingReporter Reporter { get; } = new();
 
     /// <summary>Retries and stall timeout kept short so failure paths finish quickly.</summary>

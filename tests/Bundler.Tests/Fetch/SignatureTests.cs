@@ -70,7 +70,7 @@ public sealed class SignatureTests(SignatureKeys keys) : IClassFixture<Signature
         new(TestHttpServer.Files(new Dictionary<string, byte[]> { ["/etcd.tar.gz"] = archive, ["/etcd.tar.gz.asc"] = signature }));
 
     private CliRunner.Result BuildUntilFetch(string lockPath, params string[] extra) =>
-        CliRunner.Run(["build", _world.WriteSite(), "--pins", lockPath, "--cache", _world.CacheDir, "--until", "fetch", .. extra]);
+        CliRunner.Run(["build", _world.WriteSite(), "--pins", lockPath, "--cache", _world.CacheDir, "--out", _world.OutDir, "--until", "fetch", .. extra]);
 
     [GnuPgFact]
     public async Task GivenAnArchiveSignedByTheListedKey_WhenBuildingUntilFetch_ThenExit0AndTheSignerIsReported()

@@ -65,7 +65,7 @@ public sealed class ContainerdImportTests : IDisposable
     }
 
     /// <summary>containerd with its own root, state and socket under a temp folder (the CRI plugin off: not needed here).</summary>
-    private sealed class Containerd : IAsyncDisposable
+    internal sealed class Containerd : IAsyncDisposable
     {
         private readonly RunningProcess _process;
 

@@ -210,20 +210,7 @@ public sealed class ImageFetcher : IDisposable
     {
         var temp = _cache.NewTempPath(spec.Digest);
         using var progress = _reporter.Begin($"{spec.Label} (OCI layout)", new FileInfo(source).Length);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        await using (var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan | FileOptions.Asynchronous))
-        await using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous))
-        {
-            var buffer = new byte[1 << 20];
-            int read;
-            while ((read = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                hash.AppendData(buffer, 0, read);
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
-                progress.Advance(read);
-            }
-        }
-        Verify(spec, temp, "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset()), source);
+        Verify(spec, temp, "sha256:" + await Checksums.CopyAndHashAsync(source, temp, "sha256", progress, cancellationToken).ConfigureAwait(false), source);
         progress.Complete("verified sha256");
         return _cache.Admit(temp, spec.Digest);
     }

@@ -12,17 +12,7 @@ public sealed class JsonEscaper : ValueEscaper
     {
         if (InString(before))
         {
-            return BackslashEscape(value, c => c switch
-            {
-                '\\' => "\\\\",
-                '"' => "\\\"",
-                '\b' => "\\b",
-                '\t' => "\\t",
-                '\n' => "\\n",
-                '\f' => "\\f",
-                '\r' => "\\r",
-                _ => null,
-            });
+            return BackslashEscape(value, CStyleEscape);
         }
         if (literal)
             return value;

@@ -26,17 +26,7 @@ public sealed partial class TomlEscaper : ValueEscaper
                 RefuseControls(value, "a comment");
                 return value;
             case State.Basic or State.MultiLineBasic:
-                return BackslashEscape(value, c => c switch
-                {
-                    '\\' => "\\\\",
-                    '"' => "\\\"",
-                    '\b' => "\\b",
-                    '\t' => "\\t",
-                    '\n' => "\\n",
-                    '\f' => "\\f",
-                    '\r' => "\\r",
-                    _ => null,
-                });
+                return BackslashEscape(value, CStyleEscape);
             case State.Literal or State.MultiLineLiteral:
                 RefuseControls(value, "a literal string");
                 if (value.Contains('\'', StringComparison.Ordinal))

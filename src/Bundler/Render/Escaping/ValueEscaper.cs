@@ -103,6 +103,19 @@ public abstract class ValueEscaper
     protected static string CurrentLine(string before) => before[(before.LastIndexOf('\n') + 1)..];
 
     /// <summary>Backslash escapes for a quoted string: <paramref name="named"/> maps characters to their short escape.</summary>
+    /// <summary>The escapes JSON strings and TOML basic strings share: backslash, quote, and the named control characters.</summary>
+    protected static string? CStyleEscape(char c) => c switch
+    {
+        '\\' => "\\\\",
+        '"' => "\\\"",
+        '\b' => "\\b",
+        '\t' => "\\t",
+        '\n' => "\\n",
+        '\f' => "\\f",
+        '\r' => "\\r",
+        _ => null,
+    };
+
     protected static string BackslashEscape(string value, Func<char, string?> named)
     {
         ArgumentNullException.ThrowIfNull(value);

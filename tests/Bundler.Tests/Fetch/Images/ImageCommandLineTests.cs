@@ -38,7 +38,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
     {
         var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", null));
 
-        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--until", "fetch");
+        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--out", _world.OutDir, "--until", "fetch");
 
         var line = File.ReadAllLines(lockPath).ToList().IndexOf("  - name: busybox") + 1;
         Assert.Equal(ExitCodes.UsageError, code);
@@ -50,7 +50,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
     {
         var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", "sha256:" + new string('a', 64)));
 
-        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--mirror", mirror, "--registry-mirror", "https://mirror.example.org", "--until", "fetch");
+        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--mirror", mirror, "--registry-mirror", "https://mirror.example.org", "--out", _world.OutDir, "--until", "fetch");
 
         Assert.Equal(ExitCodes.UsageError, code);
         Assert.Contains("--registry-mirror https://mirror.example.org: is not REGISTRY=URL; allowed: REGISTRY=URL", error);
@@ -62,7 +62,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var digest = "sha256:" + new string('a', 64);
         var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", digest));
 
-        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
+        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--out", _world.OutDir, "--until", "fetch");
 
         Assert.Equal(ExitCodes.UsageError, code);
         Assert.Contains($"  busybox: registry.example.invalid/test/busybox:v1@{digest} (busybox pinned blob {digest} is missing)", error);
@@ -76,7 +76,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var copy = await LocalRegistry.Skopeo(["copy", "--all", "--preserve-digests", "--quiet", $"oci:{world.Layout.Dir}:{OciTestLayout.Tag}", $"oci:{Path.Combine(mirror, "oci")}:busybox"]);
         Assert.True(copy.Succeeded, copy.Tail());
 
-        var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
+        var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--out", _world.OutDir, "--until", "fetch");
 
         Assert.True(code == ExitCodes.Success, output + error);
         // busybox from the layout, the sandbox and CoreDNS stand-ins from the cache: 4 blobs each.
@@ -90,7 +90,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", "sha256:" + new string('a', 64)));
         File.WriteAllText(site, File.ReadAllText(site).Replace("images: [busybox]\n", "", StringComparison.Ordinal));
 
-        var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--until", "fetch");
+        var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--offline", "--out", _world.OutDir, "--until", "fetch");
 
         Assert.True(code == ExitCodes.Success, output + error);
         Assert.Contains("fetch: 2 image(s) verified for linux/amd64: 8 blob(s)", output);
@@ -103,7 +103,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         var (site, lockPath, mirror) = Build(Entry("registry.example.invalid/test/busybox:v1", world.Layout.Index));
 
         var (code, output, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror,
-            "--registry-mirror", $"registry.example.invalid={world.Registry.Url}", "--until", "fetch");
+            "--registry-mirror", $"registry.example.invalid={world.Registry.Url}", "--out", _world.OutDir, "--until", "fetch");
 
         Assert.True(code == ExitCodes.Success, output + error);
         Assert.Contains("fetch: 3 image(s) verified for linux/amd64: 12 blob(s)", output);
@@ -123,7 +123,7 @@ public sealed class ImageCommandLineTests(RegistryWorld fixture) : IDisposable
         });
         var (site, lockPath, mirror) = Build(Entry($"{front.Host}/test/busybox:v1", world.Layout.Index));
 
-        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--until", "fetch");
+        var (code, _, error) = await Kbundle("build", site, "--pins", lockPath, "--cache", _world.CacheDir, "--mirror", mirror, "--out", _world.OutDir, "--until", "fetch");
 
         Assert.Equal(ExitCodes.IntegrityError, code);
         Assert.Contains("busybox linux/amd64 config", error);

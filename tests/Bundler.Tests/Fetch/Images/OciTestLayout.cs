@@ -14,8 +14,8 @@ public sealed record TestPlatform(Arch Arch, string Manifest, string Config, str
 /// <summary>
 /// A two-platform OCI image layout built by the test, the way a registry would hold a real image: an index
 /// pointing at a linux/amd64 image whose one layer holds the static /bin/busybox (busybox-static), and a
-/// linux/arm64 image with one small layer. The bytes are ours, so the pinned digest is known independently
-/// of the code under test.
+/// linux/arm64 image with one small layer (or an aarch64 program the test gives). The bytes are ours, so the pinned
+/// digest is known independently of the code under test.
 /// </summary>
 public sealed class OciTestLayout
 {
@@ -40,7 +40,8 @@ public sealed class OciTestLayout
     /// <param name="amd64Binary">The amd64 layer's bin/busybox; the real static busybox unless a test only needs bytes.</param>
     /// <param name="cmd">The images' command; <c>/bin/busybox sh</c> unless given.</param>
     /// <param name="title">An <c>org.opencontainers.image.title</c> label in the configs (a stand-in says what it stands in for).</param>
-    public static OciTestLayout Build(string dir, byte[]? amd64Binary = null, string[]? cmd = null, string? title = null)
+    /// <param name="arm64Binary">The arm64 layer's bin/busybox (an aarch64 program); a small text file unless given.</param>
+    public static OciTestLayout Build(string dir, byte[]? amd64Binary = null, string[]? cmd = null, string? title = null, byte[]? arm64Binary = null)
     {
         Directory.CreateDirectory(Path.Combine(dir, "blobs", "sha256"));
         var platforms = new Dictionary<Arch, TestPlatform>();
@@ -48,7 +49,7 @@ public sealed class OciTestLayout
         foreach (var (arch, member, content) in new[]
                  {
                      (Arch.Amd64, "bin/busybox", amd64Binary ?? File.ReadAllBytes(Busybox)),
-                     (Arch.Arm64, "hello.txt", Encoding.UTF8.GetBytes("hello from arm64\n")),
+                     arm64Binary is null ? (Arch.Arm64, "hello.txt", Encoding.UTF8.GetBytes("hello from arm64\n")) : (Arch.Arm64, "bin/busybox", arm64Binary),
                  })
         {
             var (layer, diffId) = Layer(member, content);
