@@ -97,4 +97,28 @@ public sealed class PlanTests : IDisposable
         Assert.Contains(plan.Out[plan.Out.IndexOf("Rollout", StringComparison.Ordinal)..], printed, StringComparison.Ordinal);
         Assert.DoesNotContain("Install order", built.Out, StringComparison.Ordinal);
     }
+
+    [ToolFact("cc", "make")]
+    public async Task GivenLeafCertificatesWithin30DaysOfTheirEnd_WhenPlanned_ThenTheyAreRenewedAndOnlyTheUnitsThatUseThemRestart()
+    {
+        // Issued 340 days ago: every leaf (365 days) ends in 25 days, inside the renewal window; the CAs are years away.
+        await _fx.BuildAsync(now: DateTimeOffset.UtcNow.AddDays(-340));
+        string[] build = [.. await _fx.CommandLineAsync()];
+
+        var result = CliRunner.Run(Plan(build, "--json"));
+
+        Assert.True(result.ExitCode == 0, result.All);
+        var plan = JsonDocument.Parse(result.Out).RootElement.GetProperty("plan");
+        string[] noCertificate = ["containerd", "kube-nginx", "kbundle-images"];
+        foreach (var (node, uses) in new[] { ("w1", new[] { "kubelet", "kube-proxy" }), ("m1", ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"]) })
+        {
+            var record = Node(plan, node);
+            var restarts = Strings(record.GetProperty("restarts"));
+            Assert.Equal("changed", record.GetProperty("change").GetString());
+            Assert.All(uses, u => Assert.Contains(u, restarts));
+            Assert.All(noCertificate, u => Assert.DoesNotContain(u, restarts));
+            // What changed holds certificates (certificates, kubeconfigs, the node's certificate table), never a binary.
+            Assert.All(Strings(record.GetProperty("changedFiles")), f => Assert.DoesNotContain("/bin/", f, StringComparison.Ordinal));
+        }
+    }
 }
