@@ -45,7 +45,7 @@ kb_health_waiting() {
   done
   [ -n "$others" ] || return 0
   kb_log "waiting for etcd: it is healthy only once a quorum of its members runs; waiting for $others" \
-    "(install the etcd members together: start their bundles now)"
+    "(${KB_HEALTH_HINT:-install the etcd members together: start their bundles now})"
 }
 
 kb_health() {

@@ -7,9 +7,10 @@ KB_RESTORED=()
 KB_BACKUP_DIR=""
 
 kb_rollback() {
-  local i path
+  local i path u
   kb_log "rolling back"
   for ((i = ${#KB_STARTED[@]} - 1; i >= 0; i--)); do kb_systemctl stop "${KB_STARTED[i]}" || true; done
+  kb_etcd_undo_join
   for path in "${KB_CREATED[@]}"; do rm -f -- "$KB_ROOT$path"; done
   if [ -d "$KB_BACKUP_DIR" ]; then
     shopt -s globstar dotglob nullglob
@@ -23,6 +24,12 @@ kb_rollback() {
   # Folders this run created, deepest first, if nothing else is in them.
   while IFS= read -r path; do [ -n "$path" ] && rmdir -- "$KB_ROOT$path" 2>/dev/null; done < <(printf '%s\n' "${KB_NEW_DIRS[@]}" | sort -r)
   [ ${#KB_STARTED[@]} -gt 0 ] && kb_systemctl daemon-reload
+  # What ran before this run runs again, from its restored files (an upgraded etcd that cannot start: the old one).
+  for u in "${KB_STARTED[@]}"; do
+    [[ " ${KB_WAS_ACTIVE[*]} " == *" $u "* ]] || continue
+    if kb_systemctl restart "$u" && kb_health "$u"; then kb_log "rollback: $u runs again from its previous files and is healthy"
+    else kb_log "warning: rollback: $u did not come back healthy from its previous files; see journalctl -u $u"; fi
+  done
   return 0
 }
 
@@ -172,7 +179,7 @@ kb_install() {
   for d in $KB_DATA_DIRS; do [ -d "$KB_ROOT$d" ] || install -d -m 0700 -- "$KB_ROOT$d"; done
 
   # The journal itself is restored by a rollback like any other file.
-  for f in journal site node bundle.info; do
+  for f in journal site node bundle.info held; do
     if [ -f "$KB_ROOT$KB_STATE_DIR/$f" ]; then
       mkdir -p -- "$KB_BACKUP_DIR$KB_STATE_DIR" && cp -p -- "$KB_ROOT$KB_STATE_DIR/$f" "$KB_BACKUP_DIR$KB_STATE_DIR/$f"
     else KB_CREATED+=("$KB_STATE_DIR/$f"); fi

@@ -125,7 +125,7 @@ kb_affected_units() {
 }
 
 kb_dry_run() {
-  local entry state path rest new=0 changed=0 same=0 u
+  local entry state path rest new=0 changed=0 same=0 u held
   for entry in "${KB_PLAN[@]}"; do
     state=${entry%%$'\t'*}
     rest=${entry#*$'\t'}
@@ -139,8 +139,12 @@ kb_dry_run() {
     if [ -e "$KB_ROOT$KB_STATE_DIR/backup$path" ]; then printf '%-8s %s (the host'"'"'s own comes back)\n' restore "$path"; else printf '%-8s %s\n' remove "$path"; fi
   done
   kb_affected_units
+  held=" $(kb_held_before) "
   for u in $KB_UNITS; do
-    if [[ $KB_AFFECTED == *" $u "* ]]; then printf 'unit     %s: enable, (re)start\n' "$u"; else printf 'unit     %s: unchanged\n' "$u"; fi
+    if [[ $KB_AFFECTED == *" $u "* ]] && [[ $KB_HOLD == *",$u,"* ]]; then printf 'unit     %s: held (--hold): keeps running, restarted by a run without --hold\n' "$u"
+    elif [[ $KB_AFFECTED == *" $u "* ]]; then printf 'unit     %s: enable, (re)start\n' "$u"
+    elif [[ $held == *" $u "* ]]; then printf 'unit     %s: (re)start (an earlier run held it back)\n' "$u"
+    else printf 'unit     %s: unchanged\n' "$u"; fi
   done
   if [ -z "$KB_ROOT" ]; then
     kb_sysctl_changes

@@ -10,6 +10,8 @@ Actions (the default installs):
   --extract DIR           verify, then unpack the files into DIR
   --dry-run               print every change an install would make
   --uninstall             remove what this node's install wrote
+  --etcd-restore FILE     restore this etcd member from a snapshot (restore
+                          every member from the same one, at the same time)
   --version               print the kbundle version and this build
   --help                  print this help
 Options:
@@ -17,6 +19,9 @@ Options:
   --root DIR              install under DIR (images, tests); leaves units,
                           sysctls, modules, routes and /etc/hosts alone
   --no-start              install the files, start no service
+  --hold UNIT[,UNIT]      keep these running units as they are (a minor upgrade:
+                          kubelet,kube-proxy until every apiserver is upgraded);
+                          the next run without --hold restarts them
   --skip-preflight NAME[,NAME]
                           skip these preflight checks (names below)
   --allow-downgrade       install over a newer build of the site
@@ -33,11 +38,13 @@ kb_version() {
 }
 
 kb_main() {
-  local action=install extract_dir="" purge=no skip=""
+  local action=install extract_dir="" purge=no skip="" snapshot=""
   while [ $# -gt 0 ]; do
     case $1 in
       --info | --check | --list | --dry-run | --uninstall | --version) action=${1#--} ;;
       --extract) [ $# -ge 2 ] || kb_die 2 "--extract needs a folder"; action=extract; extract_dir=$2; shift ;;
+      --etcd-restore) [ $# -ge 2 ] || kb_die 2 "--etcd-restore needs a snapshot file"; action=etcd-restore; snapshot=$2; shift ;;
+      --hold) [ $# -ge 2 ] || kb_die 2 "--hold needs UNIT[,UNIT]"; KB_HOLD+="$2,"; shift ;;
       --root) [ $# -ge 2 ] || kb_die 2 "--root needs a folder"; KB_ROOT=$(readlink -m -- "$2"); shift ;;
       --purge) purge=yes ;;
       --no-start) KB_NO_START=1 ;;
@@ -52,11 +59,12 @@ kb_main() {
   if [ "$purge" = yes ] && [ "$action" != uninstall ]; then kb_die 2 "--purge goes with --uninstall"; fi
   local name
   for name in ${skip//,/ }; do [[ " $KB_CHECKS " == *" $name "* ]] || kb_die 2 "--skip-preflight $name: no such check; checks: $KB_CHECKS"; done
+  for name in ${KB_HOLD//,/ }; do [[ " $KB_UNITS " == *" $name "* ]] || kb_die 2 "--hold $name: this node runs no such unit; its units: $KB_UNITS"; done
   [ "$KB_ROOT" = / ] && KB_ROOT=""
 
   kb_open_self
   case $action in
-    info | check | uninstall | version) kb_verify ;;
+    info | check | uninstall | version | etcd-restore) kb_verify ;;
     # Everything that reads the payload reads the private copy kb_verify made of exactly what it hashed.
     *) kb_stage; kb_verify "$KB_VERIFIED" ;;
   esac
@@ -73,6 +81,7 @@ kb_main() {
       if ! { mkdir -p -- "$extract_dir" && tar -xzf "$KB_VERIFIED" -C "$extract_dir" --exclude="$KB_META_DIR"; }; then kb_die 1 "cannot unpack into $extract_dir"; fi
       printf 'kbundle: unpacked into %s\n' "$extract_dir" ;;
     uninstall) kb_uninstall "$purge" ;;
+    etcd-restore) kb_etcd_restore "$snapshot" ;;
     dry-run | install)
       [ -n "$KB_ROOT" ] && [ ! -d "$KB_ROOT" ] && kb_die 2 "--root $KB_ROOT: no such folder"
       [ "$action" = install ] && kb_lock

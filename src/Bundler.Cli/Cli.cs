@@ -15,6 +15,7 @@ public static class Cli
             InitCommand.Create(output),
             ValidateCommand.Create(output),
             BuildCommand.Create(output),
+            PlanCommand.Create(output),
             CertsCommand.Create(output),
             InspectCommand.Create(output),
             VerifyCommand.Create(output),

@@ -4,6 +4,7 @@ using Bundler.Audit;
 using Bundler.Fetch;
 using Bundler.Layout;
 using Bundler.Pipeline;
+using Bundler.Rollout;
 using Spectre.Console;
 
 namespace Bundler.Cli;
@@ -107,6 +108,7 @@ public static class BuildCommand
             WriteSummary(report, output);
             WriteBundles(report, output);
             WriteInstallOrder(report, output);
+            WritePlan(report, output);
         }
         if (report.Error is { } error)
             output.Error.WriteLine(ExitCodes.IsExpected(error) ? $"error: {ExitCodes.Message(error)}" : $"error: {error}");
@@ -147,12 +149,30 @@ public static class BuildCommand
             output.Out.WriteLine($"  {gone.PadRight(width)}  {"",10}  removed");
     }
 
-    /// <summary>For the field engineers: the order to install the bundles in, as INSTALL.txt has it (once package ran).</summary>
+    /// <summary>
+    /// For the field engineers: the order to install the bundles in, as INSTALL.txt has it (once package ran), for a first
+    /// build; a later one prints its rollout (<see cref="WritePlan"/>).
+    /// </summary>
     public static void WriteInstallOrder(BuildReport report, CliOutput output)
     {
         ArgumentNullException.ThrowIfNull(report);
-        if (report.Outputs.Package?.Manifest is { } manifest)
+        ArgumentNullException.ThrowIfNull(output);
+        if (report.Outputs.Package is { PreviousManifest: null, Manifest: { } manifest })
             output.Out.Write($"Install order ({BundleLayout.InstallFile} beside the bundles):\n{InstallOrder.RenderSteps(manifest)}");
+    }
+
+    /// <summary>
+    /// A later build of a running site: what changed on each node and the rollout order with its commands, as
+    /// <c>kbundle plan</c> prints it (SPEC §8), against the build this folder held before.
+    /// </summary>
+    public static void WritePlan(BuildReport report, CliOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(output);
+        if (report.Inputs is not { } inputs || report.Outputs.Package is not { PreviousManifest: { } previous } packaged || report.Outputs.Render is not { } render)
+            return;
+        var plan = SitePlan.Of(inputs.Site, previous, packaged.Manifest, render, inputs.OutDir);
+        output.Out.Write($"Day two: what changed since the previous build in this folder, and the rollout order:\n{plan.Render(showUnchanged: false)}");
     }
 
     private static string Shorten(string? text)
@@ -182,6 +202,8 @@ public static class BuildCommand
                 node = b.Node, file = b.File, path = b.Path, size = b.Size, sha256 = b.Sha256, change = b.Change,
             }).ToList<object>(),
             removed = packaged is null ? [] : BundleChanges.Removed(packaged),
+            plan = inputs is null || packaged?.PreviousManifest is null || report.Outputs.Render is null ? null
+                : SitePlan.Of(inputs.Site, packaged.PreviousManifest, packaged.Manifest, report.Outputs.Render, inputs.OutDir).ToJson(),
         }, JsonOut.Options));
     }
 }

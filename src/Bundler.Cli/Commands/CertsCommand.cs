@@ -14,7 +14,7 @@ namespace Bundler.Cli;
 /// </summary>
 public static class CertsCommand
 {
-    public sealed record Options(string Site, string? State, string? Pins, bool Json, bool Wide = false);
+    public sealed record Options(string Site, string? State, string? Pins, bool Json, bool Wide = false, int? ExpiringWithin = null);
 
     /// <summary>Anything expiring sooner than this is called out.</summary>
     public const int WarningDays = 90;
@@ -24,17 +24,22 @@ public static class CertsCommand
     private static readonly Option<string?> PinsOption = Cli.Shared.Pins();
     private static readonly Option<bool> JsonOption = Cli.Shared.Json();
     private static readonly Option<bool> WideOption = new("--wide") { Description = "One row per node and certificate, with CN, O, issuer and SANs" };
+    private static readonly Option<int?> ExpiringWithinOption = new("--expiring-within")
+    {
+        Description = "Exit 1 when any certificate expires within DAYS days, naming each (for monitoring)", HelpName = "DAYS",
+    };
 
     public static Command Create(CliOutput output)
     {
         var command = new Command("certs", "List every certificate of a site: CAs first, then leaves, with expiry and time left")
-            { SiteArgument, StateOption, PinsOption, JsonOption, WideOption };
+            { SiteArgument, StateOption, PinsOption, JsonOption, WideOption, ExpiringWithinOption };
         command.SetAction(parse => Run(Bind(parse), output));
         return command;
     }
 
     public static Options Bind(ParseResult parse) =>
-        new(parse.GetValue(SiteArgument)!, parse.GetValue(StateOption), parse.GetValue(PinsOption), parse.GetValue(JsonOption), parse.GetValue(WideOption));
+        new(parse.GetValue(SiteArgument)!, parse.GetValue(StateOption), parse.GetValue(PinsOption), parse.GetValue(JsonOption), parse.GetValue(WideOption),
+            parse.GetValue(ExpiringWithinOption));
 
     /// <summary>One line of the listing.</summary>
     public sealed record Row(string Node, string File, string CommonName, IReadOnlyList<string> Organizations, string Issuer,
@@ -47,6 +52,8 @@ public static class CertsCommand
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(output);
+        if (options.ExpiringWithin is < 0 or > MaxDays)
+            throw new UserInputException($"--expiring-within {options.ExpiringWithin}: not a number of days; allowed: 0 to {MaxDays}");
         var inputs = Builder.LoadInputs(new BuildOptions { SitePath = options.Site, PinsFile = options.Pins, StateDir = options.State });
         var site = inputs.Site;
         var stateDir = inputs.StateDir;
@@ -55,6 +62,9 @@ public static class CertsCommand
         var rows = Rows(site, pki, at);
         var certificates = Certificates(site, pki);
         var expiring = certificates.Where(c => DaysLeft(c.NotAfter, at) < WarningDays).ToList();
+        // --expiring-within DAYS: what ends before now + DAYS (an expired one included); exit 1 when anything does.
+        var due = options.ExpiringWithin is { } days ? certificates.Where(c => c.NotAfter <= at.AddDays(days)).ToList() : [];
+        var code = due.Count > 0 ? ExitCodes.Failure : ExitCodes.Success;
 
         if (options.Json)
         {
@@ -69,8 +79,13 @@ public static class CertsCommand
                     notAfter = Iso(r.NotAfter), expiresInDays = r.ExpiresInDays,
                 }),
                 warnings = expiring.Select(c => Warning(c, at)),
+                expiringWithin = options.ExpiringWithin is { } within ? new
+                {
+                    days = within,
+                    certificates = due.Select(c => new { id = c.Id, notAfter = Iso(c.NotAfter), expiresInDays = DaysLeft(c.NotAfter, at), nodes = c.Nodes }),
+                } : null,
             }, JsonOut.Options));
-            return ExitCodes.Success;
+            return code;
         }
 
         if (options.Wide)
@@ -79,8 +94,19 @@ public static class CertsCommand
             WriteListing(certificates, at, output);
         foreach (var c in expiring)
             output.Error.WriteLine("warning: " + Warning(c, at));
-        return ExitCodes.Success;
+        if (options.ExpiringWithin is { } limit)
+        {
+            output.Out.WriteLine();
+            output.Out.WriteLine(due.Count == 0 ? $"No certificate expires within {limit} days." : $"{due.Count} certificate(s) expire within {limit} days:");
+            var width = due.Select(c => c.Id.Length).DefaultIfEmpty(0).Max();
+            foreach (var c in due)
+                output.Out.WriteLine($"  {c.Id.PadRight(width)}  {Date(c.NotAfter)}  {Left(c.NotAfter, at)}");
+        }
+        return code;
     }
+
+    /// <summary>The largest <c>--expiring-within</c>: a hundred years.</summary>
+    public const int MaxDays = 36500;
 
     /// <summary>
     /// The shape of <c>kubeadm certs check-expiration</c>, in 80 columns: the CAs, then every leaf once (its state id),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Bundler.Packaging;
+using Bundler.Rollout;
 
 namespace Bundler.Audit;
 
@@ -17,9 +18,9 @@ public static class InstallOrder
     public static IReadOnlyList<InstallStep> Steps(BundleManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        var etcd = manifest.Nodes.Where(n => n.Roles.Contains("etcd")).ToList();
-        var masters = manifest.Nodes.Where(n => n.Roles.Contains("master") && !etcd.Contains(n)).ToList();
-        var workers = manifest.Nodes.Where(n => !etcd.Contains(n) && !masters.Contains(n)).ToList();
+        var etcd = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Etcd).ToList();
+        var masters = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Masters).ToList();
+        var workers = manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == NodeGroup.Workers).ToList();
         var first = manifest.Nodes.FirstOrDefault(n => n.Roles.Contains("master"));
         List<string> Notes(string note, List<NodeRecord> nodes) => first is not null && nodes.Contains(first)
             ? [note, $"{first.Name} is the first master: once its apiserver is healthy it applies the cluster bootstrap and the add-ons."]
@@ -65,8 +66,31 @@ public static class InstallOrder
             .Append("Copy each bundle to its host (the IP below) and run it there as root: sudo ./<node>.run\n")
             .Append("(./<node>.run --check verifies it and changes nothing; --help lists every option).\n")
             .Append('\n')
-            .Append(RenderSteps(manifest));
+            .Append(RenderSteps(manifest))
+            .Append('\n')
+            .Append(DayTwo(manifest));
         return Encoding.UTF8.GetBytes(text.ToString());
+    }
+
+    /// <summary>
+    /// How a later build of the running site rolls out (SPEC §8), in the groups the first install uses
+    /// (<see cref="NodeGroups"/>, as <see cref="RolloutOrder"/> orders them); <c>kbundle plan</c> says which bundles changed.
+    /// </summary>
+    public static string DayTwo(BundleManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        string Names(NodeGroup group) => string.Join(", ", manifest.Nodes.Where(n => NodeGroups.Of(n.Roles) == group).Select(File).DefaultIfEmpty("none"));
+        return new StringBuilder()
+            .Append("Later builds of this site (an upgrade, nodes added or removed, renewed certificates) roll out onto the running\n")
+            .Append("cluster: run only the bundles that changed, in this order (kbundle plan SITE lists them with their commands and\n")
+            .Append("refuses a change that cannot roll out safely; kbundle build prints the same):\n")
+            .Append(CultureInfo.InvariantCulture, $"1. etcd members, one at a time, each once the last one's installer has ended: {Names(NodeGroup.Etcd)}\n")
+            .Append(CultureInfo.InvariantCulture, $"2. masters, one at a time: {Names(NodeGroup.Masters)}\n")
+            .Append(CultureInfo.InvariantCulture, $"3. workers, a batch at a time ({RolloutOrder.DefaultBatch} by default): {Names(NodeGroup.Workers)}\n")
+            .Append("4. nodes no longer in the site: their bundle from the previous delivery with --uninstall --purge.\n")
+            .Append("On a minor Kubernetes upgrade of a site with more than one master, the masters first run with\n")
+            .Append(CultureInfo.InvariantCulture, $"{RolloutOrder.HoldOption} {string.Join(',', RolloutOrder.HeldUnits)}, then once more without it before the workers.\n")
+            .ToString();
     }
 
     private static string File(NodeRecord node) => node.Bundle?.File ?? node.Name;

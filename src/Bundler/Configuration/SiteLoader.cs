@@ -27,7 +27,8 @@ public static partial class SiteLoader
     [GeneratedRegex(@"\A[0-9]+\.[0-9]+\.[0-9]+\z")]
     private static partial Regex Version();
 
-    private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes", "addons", "images"];
+    private static readonly string[] TopKeys = ["name", "kubernetes", "arch", "network", "apiServer", "pki", "nodes", "addons", "images", "etcdBackup"];
+    private static readonly string[] EtcdBackupKeys = ["schedule", "keep"];
     private static readonly string[] AddonKeys = ["name", "manifest", "images"];
     private static readonly string[] ManifestKeys = ["url", "file", "sha256"];
     private static readonly string[] NetworkKeys = ["serviceCidr", "podCidr", "nodePortRange", "clusterDomain", "proxyMode"];
@@ -83,6 +84,7 @@ public static partial class SiteLoader
 
         var addons = ReadAddons(f, path, bag);
         var images = ReadImageNames(f.Sequence("images"), "images", bag);
+        var etcdBackup = ReadEtcdBackup(f, bag);
 
         CheckRelations(network, apiServer, nodes, bag, spots, f.AtValue("nodes"));
 
@@ -92,6 +94,7 @@ public static partial class SiteLoader
         {
             Addons = addons,
             Images = images,
+            EtcdBackup = etcdBackup,
         };
         return new Result(site, bag.Warnings.ToList());
     }
@@ -217,6 +220,26 @@ public static partial class SiteLoader
             }
         }
         return new ApiServerSpec(port, local, sans.ToImmutable());
+    }
+
+    /// <summary><c>etcdBackup: { schedule: daily, keep: 7 }</c> (SPEC §8): both optional, the defaults shown.</summary>
+    private static EtcdBackupSpec ReadEtcdBackup(YamlFields top, DiagnosticBag bag)
+    {
+        if (top.Get("etcdBackup") is null)
+            return EtcdBackupSpec.Default;
+        var map = top.Mapping("etcdBackup");
+        if (map is null)
+            return EtcdBackupSpec.Default;
+        var f = new YamlFields(map, bag, "etcdBackup", EtcdBackupKeys);
+        var schedule = f.Scalar("schedule") ?? EtcdBackupSpec.Default.Schedule;
+        if (!EtcdBackupSpec.Schedules.Contains(schedule))
+        {
+            var hint = Suggest.Closest(schedule, EtcdBackupSpec.Schedules);
+            bag.Error(f.AtValue("schedule"), "etcdBackup.schedule", $"unknown schedule '{schedule}'",
+                $"allowed: {string.Join(", ", EtcdBackupSpec.Schedules)}{(hint is null ? "" : $" (did you mean '{hint}'?)")}");
+        }
+        var keep = f.Int("keep", EtcdBackupSpec.Default.Keep, 1, EtcdBackupSpec.MaxKeep);
+        return new EtcdBackupSpec(schedule, keep);
     }
 
     private static PkiSettings ReadPki(YamlMappingNode? node, DiagnosticBag bag)

@@ -92,6 +92,19 @@ public sealed record AddonManifest(string? Url, string? File, string Sha256)
     public required string Source { get; init; }
 }
 
+/// <summary>
+/// The etcd backup timer (SPEC §8): how often every etcd member saves a snapshot of its store (a systemd calendar
+/// shorthand) and how many of its snapshots it keeps.
+/// </summary>
+public sealed record EtcdBackupSpec(string Schedule, int Keep)
+{
+    public static readonly ImmutableArray<string> Schedules = ["hourly", "daily", "weekly"];
+
+    public const int MaxKeep = 1000;
+
+    public static readonly EtcdBackupSpec Default = new("daily", 7);
+}
+
 /// <summary>A name from the lock's <c>images:</c> and where the site file names it (for file:line:column errors).</summary>
 public sealed record ImageUse(string Name, Location At, string Field);
 
@@ -130,6 +143,9 @@ public sealed record SiteSpec(
 
     /// <summary>The site's own images (<c>images:</c>), shipped to every node that runs a kubelet.</summary>
     public ImmutableArray<ImageUse> Images { get; init; } = [];
+
+    /// <summary><c>etcdBackup:</c>, <see cref="EtcdBackupSpec.Default"/> unless the site says otherwise.</summary>
+    public EtcdBackupSpec EtcdBackup { get; init; } = EtcdBackupSpec.Default;
 
     public bool HasAddon(string name) => Addons.Any(a => a.Name == name);
 

@@ -38,7 +38,7 @@ public static class BundleLayout
     public static readonly IReadOnlyList<string> InstallerParts =
     [
         "installer/common.sh", "installer/preflight.sh", "installer/journal.sh", "installer/install.sh",
-        "installer/units.sh", "installer/bootstrap.sh", "installer/health.sh", "installer/uninstall.sh", "installer/main.sh",
+        "installer/units.sh", "installer/etcd.sh", "installer/bootstrap.sh", "installer/health.sh", "installer/uninstall.sh", "installer/main.sh",
     ];
 
     public static string RunFile(string node) => node + RunExtension;
@@ -88,6 +88,15 @@ public static class HeaderKeys
     public const string Hosts = "KB_HOSTS";
     /// <summary>The site's etcd members as <c>name=ip</c> (the health check names the peers it waits for).</summary>
     public const string EtcdMembers = "KB_ETCD_MEMBERS";
+    /// <summary><c>yes</c> when this member joins a running cluster (SPEC §8): the installer adds it (<c>member add</c>) before etcd first starts.</summary>
+    public const string EtcdJoin = "KB_ETCD_JOIN";
+    /// <summary>
+    /// Members the running cluster has and this build no longer has, as <c>name=ip</c>, on the remaining members: the first
+    /// one rolled out removes them from the cluster while a quorum holds without them.
+    /// </summary>
+    public const string EtcdRemove = "KB_ETCD_REMOVE";
+    /// <summary>The cluster's initial-cluster-token (a snapshot restore starts the members with it).</summary>
+    public const string EtcdToken = "KB_ETCD_TOKEN";
 
     // From the roles table, for this node's components.
     public const string Units = "KB_UNITS";
@@ -118,4 +127,6 @@ public static class HeaderKeys
     public const string ModulesConf = "KB_MODULES_CONF";
     public const string PodRoutes = "KB_POD_ROUTES";
     public const string ContainerdSocket = "KB_CONTAINERD_SOCKET";
+    public const string EtcdDataDir = "KB_ETCD_DATA_DIR";
+    public const string EtcdClusterEnv = "KB_ETCD_CLUSTER_ENV";
 }

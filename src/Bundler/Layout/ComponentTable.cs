@@ -23,11 +23,26 @@ public sealed record ComponentSpec
 
     public bool IsUnit { get; init; }
 
+    /// <summary>
+    /// A unit started by a systemd timer (<c>&lt;Name&gt;.timer</c> beside <c>&lt;Name&gt;.service</c>): the installer enables and
+    /// starts the timer, never the oneshot service itself.
+    /// </summary>
+    public bool IsTimer { get; init; }
+
+    /// <summary>What the installer starts and restarts: <c>&lt;Name&gt;.timer</c> for timer rows, else the service's name.</summary>
+    public string UnitName => IsTimer ? Name + ".timer" : Name;
+
     /// <summary>Binaries from the lock whose change restarts the unit.</summary>
     public ImmutableArray<string> Binaries { get; init; } = [];
 
     /// <summary>Binaries from the lock that restart nothing when they change (command-line tools, plugins).</summary>
     public ImmutableArray<string> Tools { get; init; } = [];
+
+    /// <summary>
+    /// Tools shipped when the lock pins them and not required when it does not (etcdutl came with etcd 3.5; a lock of
+    /// etcd 3.4 has none). Restart nothing.
+    /// </summary>
+    public ImmutableArray<string> OptionalTools { get; init; } = [];
 
     /// <summary>A binary the pipeline builds instead of fetching (kube-nginx, by the nginx step).</summary>
     public string? BuiltBinary { get; init; }
@@ -100,6 +115,8 @@ public static class ComponentTable
         Name = "etcd", Roles = Roles.Etcd, IsUnit = true,
         Binaries = [NodePaths.Bin("etcd")],
         Tools = [NodePaths.Bin("etcdctl")],
+        // Restores snapshots (etcd >= 3.5); the installer falls back to etcdctl snapshot restore without it.
+        OptionalTools = [NodePaths.Bin("etcdutl")],
         Ports = [new("client", 2379), new("peer", 2380), new("metrics", 2381)],
         DataDirs = [NodePaths.EtcdDataDir],
     };
@@ -180,9 +197,24 @@ public static class ComponentTable
         Tools = [$"{NodePaths.CniBinDir}/bridge", $"{NodePaths.CniBinDir}/host-local", $"{NodePaths.CniBinDir}/loopback", $"{NodePaths.CniBinDir}/portmap"],
     };
 
+    /// <summary>
+    /// etcd members snapshot their store on the site's <c>etcdBackup.schedule</c> into <see cref="NodePaths.EtcdBackupDir"/>,
+    /// keeping the newest <c>etcdBackup.keep</c> (SPEC §8).
+    /// </summary>
+    public static readonly ComponentSpec EtcdBackup = new()
+    {
+        Name = "kbundle-etcd-backup", Roles = Roles.Etcd, IsUnit = true, IsTimer = true,
+    };
+
+    /// <summary>Every node logs, daily, each certificate it holds that expires within the renewal window (SPEC §8).</summary>
+    public static readonly ComponentSpec CertCheck = new()
+    {
+        Name = "kbundle-cert-check", Roles = EveryRole, IsUnit = true, IsTimer = true,
+    };
+
     /// <summary>The table; units in start order.</summary>
     public static readonly ImmutableArray<ComponentSpec> Rows =
-        [Containerd, Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, KubeNginx, Images, Kubelet, KubeProxy, Kubectl, CniPlugins];
+        [Containerd, Etcd, KubeApiserver, KubeControllerManager, KubeScheduler, KubeNginx, Images, Kubelet, KubeProxy, Kubectl, CniPlugins, EtcdBackup, CertCheck];
 
     public static ComponentSpec Row(string name) =>
         Rows.FirstOrDefault(r => r.Name == name) ?? throw new ArgumentException($"no component named '{name}'", nameof(name));
@@ -194,8 +226,8 @@ public static class ComponentTable
     public static IEnumerable<string> FetchedBinariesFor(Roles roles) =>
         For(roles).SelectMany(c => c.Binaries.Concat(c.Tools)).Distinct();
 
-    /// <summary>The units a node with these roles starts, in start order.</summary>
-    public static IReadOnlyList<string> UnitsFor(Roles roles) => For(roles).Where(c => c.IsUnit).Select(c => c.Name).ToList();
+    /// <summary>The units a node with these roles starts, in start order (a timer row by its <c>.timer</c>).</summary>
+    public static IReadOnlyList<string> UnitsFor(Roles roles) => For(roles).Where(c => c.IsUnit).Select(c => c.UnitName).ToList();
 
     public static IReadOnlyList<string> DataDirsFor(Roles roles) => For(roles).SelectMany(c => c.DataDirs).Distinct().ToList();
 

@@ -37,6 +37,25 @@ public static class NodePaths
 
     public static string Unit(string name) => $"{UnitDir}/{name}.service";
 
+    public static string Timer(string name) => $"{UnitDir}/{name}.timer";
+
+    /// <summary>Scripts the node's own units run (the etcd backup, the certificate check).</summary>
+    public const string LibexecDir = "/opt/k8s/libexec";
+
+    public static string Libexec(string name) => $"{LibexecDir}/{name}";
+
+    /// <summary>
+    /// etcd's membership settings (ETCD_INITIAL_CLUSTER*), read by the etcd unit: etcd uses them only to start an empty
+    /// data dir, so a change (a member added or removed elsewhere) restarts nothing.
+    /// </summary>
+    public const string EtcdClusterEnv = "/etc/kubernetes/etcd-cluster.env";
+
+    /// <summary>The etcd backup timer's snapshots (SPEC §8).</summary>
+    public const string EtcdBackupDir = StateDir + "/etcd-backups";
+
+    /// <summary>The not-after of every certificate the node holds, which the daily certificate check compares with the clock.</summary>
+    public const string CertExpiryTable = KubernetesDir + "/cert-expiry.tsv";
+
     public const string EncryptionConfig = KubernetesDir + "/encryption-config.yaml";
     public const string AuditPolicy = KubernetesDir + "/audit-policy.yaml";
     public const string KubeletConfig = KubernetesDir + "/kubelet-config.yaml";

@@ -34,11 +34,14 @@ public static class BundleHeader
     }
 
     /// <summary>The header's variables for one node: its metadata, what the roles table gives it, and the names it uses.</summary>
-    public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch, BuildSerial? build = null)
+    /// <param name="etcd">The site's etcd membership against the running build (who joins, who is removed); a site never built when null.</param>
+    public static List<KeyValuePair<string, string>> Metadata(SiteSpec site, NodeSpec node, IReadOnlyList<string> units, long epoch, BuildSerial? build = null,
+        Rollout.EtcdCluster? etcd = null)
     {
         build ??= BuildSerial.Placeholder;
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
+        etcd ??= new Rollout.EtcdCluster(site, null);
         var components = ComponentTable.For(node.Roles).ToList();
         return
         [
@@ -59,7 +62,10 @@ public static class BundleHeader
             new(HeaderKeys.HostCommands, string.Join(';', components.SelectMany(c => c.HostCommands(site.Network).Select(h => $"{c.Name}:{h.Command}:{h.Package}")))),
             new(HeaderKeys.FirstMaster, Bundler.Render.TemplateCatalog.AppliesBootstrap(site, node) ? "yes" : "no"),
             new(HeaderKeys.Hosts, string.Join(' ', site.Nodes.Select(n => $"{n.Ip}={n.Name}"))),
-            new(HeaderKeys.EtcdMembers, string.Join(' ', site.Nodes.Where(ComponentTable.Etcd.RunsOn).Select(n => $"{n.Name}={n.Ip}"))),
+            new(HeaderKeys.EtcdMembers, string.Join(' ', etcd.Members.Select(m => $"{m.Name}={m.Ip}"))),
+            new(HeaderKeys.EtcdJoin, node.Is(Roles.Etcd) && etcd.JoinsExisting(node) ? "yes" : "no"),
+            new(HeaderKeys.EtcdRemove, string.Join(' ', etcd.RemovedBy(node).Select(m => $"{m.Name}={m.Ip}"))),
+            new(HeaderKeys.EtcdToken, Rollout.EtcdCluster.Token(site)),
             new(HeaderKeys.StateDir, NodePaths.StateDir),
             new(HeaderKeys.InstallLog, NodePaths.InstallLog),
             new(HeaderKeys.MetaDir, BundleLayout.MetaDir),
@@ -79,6 +85,8 @@ public static class BundleHeader
             new(HeaderKeys.ModulesConf, NodePaths.ModulesLoad),
             new(HeaderKeys.PodRoutes, NodePaths.PodRoutes),
             new(HeaderKeys.ContainerdSocket, NodePaths.ContainerdSocket),
+            new(HeaderKeys.EtcdDataDir, NodePaths.EtcdDataDir),
+            new(HeaderKeys.EtcdClusterEnv, NodePaths.EtcdClusterEnv),
         ];
     }
 

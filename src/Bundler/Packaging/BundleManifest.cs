@@ -49,9 +49,40 @@ public sealed record BundleManifest(
 
     public static BundleManifest Parse(byte[] bytes, string source) =>
         JsonSerializer.Deserialize<BundleManifest>(bytes, Json) ?? throw new IntegrityException($"{source}: empty manifest");
+
+    /// <summary>The manifest at <paramref name="path"/> (a previous build's), or null when there is none or it cannot be read.</summary>
+    public static BundleManifest? ReadIfPresent(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? Parse(File.ReadAllBytes(path), path) : null;
+        }
+        catch (Exception e) when (e is JsonException or IntegrityException or NotSupportedException)
+        {
+            return null;
+        }
+    }
 }
 
-public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256);
+public sealed record SiteRecord(string Name, string Kubernetes, string SourceSha256)
+{
+    /// <summary>
+    /// The network a running site cannot change (SPEC §8): <c>kbundle plan</c> refuses a build that would. Absent in
+    /// manifests older than it.
+    /// </summary>
+    public NetworkRecord? Network { get; init; }
+}
+
+/// <summary>What of a site's network its nodes are built on: the service and pod ranges, the cluster domain, the pod /24 of each node with a pod network.</summary>
+public sealed record NetworkRecord(string ServiceCidr, string PodCidr, string ClusterDomain, IReadOnlyDictionary<string, string> PodSubnets)
+{
+    public static NetworkRecord Of(SiteSpec site)
+    {
+        ArgumentNullException.ThrowIfNull(site);
+        return new(site.Network.ServiceCidr.ToString(), site.Network.PodCidr.ToString(), site.Network.ClusterDomain,
+            new SortedDictionary<string, string>(site.Nodes.Where(ComponentTable.CniPlugins.RunsOn).ToDictionary(n => n.Name, n => site.PodSubnetOf(n).ToString()), StringComparer.Ordinal));
+    }
+}
 
 /// <summary>One node: what its bundle holds (also stored inside the payload as .kbundle/node.json, without <see cref="Bundle"/>).</summary>
 public sealed record NodeRecord(
@@ -68,7 +99,16 @@ public sealed record NodeRecord(
 {
     /// <summary>The images its images-&lt;arch&gt;.tar holds (nodes that run a kubelet), lock order; null for the others.</summary>
     public IReadOnlyList<ImageRecord>? Images { get; init; }
+
+    /// <summary>
+    /// An etcd member's start (SPEC §8): the cluster state and membership its empty data dir starts with. A member keeps
+    /// what it was first built with; null for the other nodes (and in manifests older than it).
+    /// </summary>
+    public EtcdRecord? Etcd { get; init; }
 }
+
+/// <summary>How an etcd member starts an empty data dir: <c>new</c> with the site's members, or <c>existing</c> with the running cluster's once it is added.</summary>
+public sealed record EtcdRecord(string InitialClusterState, string InitialCluster);
 
 /// <param name="ContentSha256">
 /// sha256 of "&lt;sha256 of the header with build serial 0&gt; &lt;payload sha256&gt;": the same for two builds whose
@@ -82,8 +122,9 @@ public sealed record FileRecord(string Path, string Mode, string Owner, long Siz
 public static class ManifestRecords
 {
     /// <summary>A node's record, without <see cref="NodeRecord.Bundle"/> (package adds it once the .run is written).</summary>
+    /// <param name="etcd">The node's etcd start, for members.</param>
     public static NodeRecord Node(SiteSpec site, NodeSpec node, NodeTree tree, IReadOnlyList<FileRecord> files,
-        IEnumerable<CertificateRecord> certificates, IEnumerable<ArtifactRecord> artifacts)
+        IEnumerable<CertificateRecord> certificates, IEnumerable<ArtifactRecord> artifacts, EtcdRecord? etcd = null)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
@@ -102,6 +143,7 @@ public static class ManifestRecords
             tree.Files.Where(f => f.Kind == FileKind.PrivateKey).Select(f => f.Path).Order(StringComparer.Ordinal).ToList(), tree.Units)
         {
             Images = archive?.Records,
+            Etcd = etcd,
         };
     }
 

@@ -37,7 +37,7 @@ public static class NodePayload
         var table = new StringBuilder();
         foreach (var f in files)
         {
-            var units = tree.Units.Where(u => byPath[f.Path].Restarts.Any(c => c.Name == u)).ToList();
+            var units = tree.Units.Where(u => byPath[f.Path].Restarts.Any(c => c.UnitName == u)).ToList();
             table.Append(f.Path).Append('\t').Append(f.Mode).Append('\t').Append(f.Sha256).Append('\t')
                 .Append(units.Count == 0 ? "-" : string.Join(',', units)).Append('\n');
         }

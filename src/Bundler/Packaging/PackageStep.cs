@@ -27,6 +27,52 @@ public sealed record PackageResult(BundleManifest Manifest, IReadOnlyDictionary<
     public IReadOnlyDictionary<string, FileIdentity?> IdentityByFile { get; init; } = new Dictionary<string, FileIdentity?>();
 }
 
+/// <summary>A node's payload, ready to be put behind its header.</summary>
+public sealed record PreparedNode(
+    Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256)
+{
+    /// <summary>What the bundle installs, whatever its serial (<see cref="BundleRecord.ContentSha256"/>).</summary>
+    public string? ContentSha256 { get; set; }
+}
+
+/// <summary>What <see cref="PackageStep.PrepareAsync"/> decided: every node's payload, the build serial, and how headers and the manifest are made.</summary>
+public sealed class PreparedPackage
+{
+    private readonly Func<IReadOnlyList<NodeRecord>, BuildSerial, BundleManifest> _manifest;
+    private readonly Func<PreparedNode, BuildSerial, byte[]> _header;
+
+    internal PreparedPackage(IReadOnlyList<PreparedNode> nodes, MemberCache cache, byte[] endMember,
+        Func<IReadOnlyList<NodeRecord>, BuildSerial, BundleManifest> manifest, Func<PreparedNode, BuildSerial, byte[]> header)
+    {
+        Nodes = nodes;
+        Cache = cache;
+        EndMember = endMember;
+        _manifest = manifest;
+        _header = header;
+    }
+
+    public IReadOnlyList<PreparedNode> Nodes { get; }
+
+    internal MemberCache Cache { get; }
+
+    internal byte[] EndMember { get; }
+
+    public BuildSerial Build { get; internal set; } = BuildSerial.Placeholder;
+
+    public BundleManifest Manifest(IReadOnlyList<NodeRecord> records, BuildSerial build) => _manifest(records, build);
+
+    public byte[] Header(PreparedNode node, BuildSerial build) => _header(node, build);
+
+    /// <summary>
+    /// The manifest this build would write, each bundle known by what it installs (content sha256, payload) but not by its
+    /// bytes (no .run is written): what <c>kbundle plan</c> compares with the running build.
+    /// </summary>
+    public BundleManifest Planned() => Manifest(Nodes.Select(p => p.Record with
+    {
+        Bundle = new BundleRecord(BundleLayout.RunFile(p.Node.Name), 0, "", "", p.PayloadSize, p.PayloadSha256, p.ContentSha256),
+    }).ToList(), Build);
+}
+
 // Writes: artifacts/<site>/<node>.run, manifest.json, sbom.cdx.json, report.html and INSTALL.txt (--out), cache/packaging/
 // (one gzip member per shared binary, hash records). First takes SHA256SUMS and its signature out of the folder: a folder
 // being rewritten never looks finished.
@@ -45,84 +91,34 @@ public static class PackageStep
         IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        ArgumentNullException.ThrowIfNull(render);
-        ArgumentNullException.ThrowIfNull(fetch);
-        ArgumentNullException.ThrowIfNull(nginx);
         ArgumentNullException.ThrowIfNull(pki);
         ArgumentNullException.ThrowIfNull(reporter);
-        var site = inputs.Site;
         var outDir = inputs.OutDir;
         Directory.CreateDirectory(outDir);
-        var previousManifest = ReadManifest(Path.Combine(outDir, BundleLayout.ManifestFile));
+        var previousManifest = BundleManifest.ReadIfPresent(Path.Combine(outDir, BundleLayout.ManifestFile));
         var previous = SignedSums.TakeFrom(outDir);
         // Read before anything here is replaced: the report says what changed since the build this folder held.
         var before = PreviousBuild.Read(outDir, previous, pki.SigningKey.PublicKeyPem);
         ForgetUnfinishedOutputs(outDir);
-        var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
-        var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
-        BuildSerial build;
-        var cache = new MemberCache(Path.Combine(inputs.CacheDir, "packaging"));
-        var members = await CompressSharedAsync(render, cache, mtime, reporter, cancellationToken).ConfigureAwait(false);
+        var package = await PrepareAsync(inputs, render, fetch, nginx, pki, reporter, cancellationToken).ConfigureAwait(false);
+        var cache = package.Cache;
+        var build = package.Build;
+        var prepared = package.Nodes;
 
-        var endMember = PayloadWriter.EndMember();
-        using var hasher = new PayloadHasher();
-        var prepared = new PreparedNode[render.Nodes.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, render.Nodes.Count),
-            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
-            (index, _) =>
-            {
-                var tree = render.Nodes[index];
-                var node = site.Node(tree.Node);
-                SharedMember? Member(NodeFile f) => IsShared(f) ? members[SharedKey(f)] : null;
-                var files = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => ManifestRecords.File(f, Member(f))).ToList();
-                var record = ManifestRecords.Node(site, node, tree, files, pki.Material.CertificatesFor(node), fetch.Artifacts);
-
-                // Payload order: the shared members (binaries, the image archive; path order), the node's own member, the end member.
-                var shared = tree.Files.Where(IsShared).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
-                var own = NodePayload.OwnMember(tree, record, mtime);
-                var (payloadSize, payloadSha) = cache.Payload(NodePayload.Key(shared, own), () => hasher.Hash(shared, own, endMember));
-                prepared[index] = new PreparedNode(node, tree, record, shared, own, payloadSize, payloadSha);
-                return ValueTask.CompletedTask;
-            }).ConfigureAwait(false);
-
-        BundleManifest Of(IReadOnlyList<NodeRecord> nodes, BuildSerial build) => new BundleManifest(BundleManifest.CurrentFormat, ToolVersion,
-            new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256), pki.SourceDateEpoch, fetch.Artifacts, nginx.Provenances, nodes)
-        {
-            BuildSerial = build.Number == 0 ? null : build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
-            Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
-            Addons = site.Addons.Select(a => fetch.Addons.FirstOrDefault(f => f.Addon.Name == a.Name)?.Record
-                                             ?? new AddonRecord(a.Name, "built-in", null, [a.Name])).ToList(),
-        };
-        byte[] Header(PreparedNode p, BuildSerial build) =>
-            BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build), p.PayloadSize, p.PayloadSha256);
-
-        // The serial grows only when something this build writes differs from the last one: the fingerprint is every
-        // header and payload, and the manifest, as they would be without a serial.
-        using (var fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-        {
-            fingerprint.AppendData(Of(prepared.Select(p => p.Record).ToList(), BuildSerial.Placeholder).ToBytes());
-            foreach (var p in prepared)
-            {
-                p.ContentSha256 = PayloadWriter.Sha256Hex(Encoding.ASCII.GetBytes($"{PayloadWriter.Sha256Hex(Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}"));
-                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {p.ContentSha256}\n"));
-            }
-            build = BuildSerial.Decide(inputs.StateDir, Convert.ToHexStringLower(fingerprint.GetCurrentHash()), BuildClock(inputs, pki));
-        }
-
-        var nodes = new NodeRecord[prepared.Length];
+        var nodes = new NodeRecord[prepared.Count];
         var identities = new ConcurrentDictionary<string, FileIdentity?>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(Enumerable.Range(0, prepared.Length),
+        await Parallel.ForEachAsync(Enumerable.Range(0, prepared.Count),
             new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
             async (index, ct) =>
             {
                 var p = prepared[index];
-                var header = Header(p, build);
+                var header = package.Header(p, build);
                 var runFile = BundleLayout.RunFile(p.Node.Name);
                 var runPath = Path.Combine(outDir, runFile);
                 var runSha = cache.UnchangedRun(runPath, header, header.Length + p.PayloadSize);
                 if (runSha is null)
                 {
-                    runSha = await WriteRunAsync(runPath, [header], p.Shared, [p.Own, endMember], ct).ConfigureAwait(false);
+                    runSha = await WriteRunAsync(runPath, [header], p.Shared, [p.Own, package.EndMember], ct).ConfigureAwait(false);
                     cache.RecordRun(runPath, header, runSha);
                 }
                 else if (!OperatingSystem.IsWindows() && File.GetUnixFileMode(runPath) != RunMode)
@@ -140,7 +136,7 @@ public static class PackageStep
                 reporter.Info($"{runFile}: {Sizes.Human(header.Length + p.PayloadSize)}, payload sha256 {p.PayloadSha256}");
             }).ConfigureAwait(false);
 
-        var manifest = Of(nodes, build);
+        var manifest = package.Manifest(nodes, build);
         var manifestBytes = manifest.ToBytes();
         AtomicFile.WriteAllBytes(Path.Combine(outDir, BundleLayout.ManifestFile), manifestBytes, NodeFile.Public);
         RemoveStaleBundles(outDir, nodes.Select(n => n.Bundle!.File).ToList());
@@ -158,12 +154,76 @@ public static class PackageStep
         return new PackageResult(manifest, hashes, previous, build) { IdentityByFile = identities, PreviousManifest = previousManifest };
     }
 
-    /// <summary>A node's payload, ready to be put behind its header.</summary>
-    private sealed record PreparedNode(
-        Configuration.NodeSpec Node, NodeTree Tree, NodeRecord Record, IReadOnlyList<SharedMember> Shared, byte[] Own, long PayloadSize, string PayloadSha256)
+    /// <summary>
+    /// Everything package decides before it writes into the output folder: each node's payload (shared members compressed
+    /// into the cache, their hashes, the node's own member), what each bundle installs (<see cref="BundleRecord.ContentSha256"/>)
+    /// and the build serial. <c>kbundle plan</c> stops here: it never writes the output folder.
+    /// </summary>
+    public static async Task<PreparedPackage> PrepareAsync(BuildInputs inputs, RenderResult render, FetchResult fetch, NginxResult nginx, PkiResult pki,
+        IBuildReporter reporter, CancellationToken cancellationToken = default)
     {
-        public string? ContentSha256 { get; set; }
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(render);
+        ArgumentNullException.ThrowIfNull(fetch);
+        ArgumentNullException.ThrowIfNull(nginx);
+        ArgumentNullException.ThrowIfNull(pki);
+        ArgumentNullException.ThrowIfNull(reporter);
+        var site = inputs.Site;
+        var etcd = inputs.Etcd;
+        var mtime = DateTimeOffset.FromUnixTimeSeconds(pki.SourceDateEpoch);
+        var template = BundleHeader.LoadTemplate(inputs.Options.TemplatesDir);
+        var cache = new MemberCache(Path.Combine(inputs.CacheDir, "packaging"));
+        var members = await CompressSharedAsync(render, cache, mtime, reporter, cancellationToken).ConfigureAwait(false);
+
+        var endMember = PayloadWriter.EndMember();
+        using var hasher = new PayloadHasher();
+        var prepared = new PreparedNode[render.Nodes.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, render.Nodes.Count),
+            new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Environment.ProcessorCount },
+            (index, _) =>
+            {
+                var tree = render.Nodes[index];
+                var node = site.Node(tree.Node);
+                SharedMember? Member(NodeFile f) => IsShared(f) ? members[SharedKey(f)] : null;
+                var files = tree.Files.OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => ManifestRecords.File(f, Member(f))).ToList();
+                var record = ManifestRecords.Node(site, node, tree, files, pki.Material.CertificatesFor(node), fetch.Artifacts,
+                    node.Is(Configuration.Roles.Etcd) ? etcd.Start(node) : null);
+
+                // Payload order: the shared members (binaries, the image archive; path order), the node's own member, the end member.
+                var shared = tree.Files.Where(IsShared).OrderBy(f => f.Path, StringComparer.Ordinal).Select(f => Member(f)!).ToList();
+                var own = NodePayload.OwnMember(tree, record, mtime);
+                var (payloadSize, payloadSha) = cache.Payload(NodePayload.Key(shared, own), () => hasher.Hash(shared, own, endMember));
+                prepared[index] = new PreparedNode(node, tree, record, shared, own, payloadSize, payloadSha);
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+
+        var package = new PreparedPackage(prepared, cache, endMember,
+            (nodes, build) => new BundleManifest(BundleManifest.CurrentFormat, ToolVersion,
+                new SiteRecord(site.Name, site.Kubernetes, site.SourceSha256) { Network = NetworkRecord.Of(site) }, pki.SourceDateEpoch, fetch.Artifacts,
+                nginx.Provenances, nodes)
+            {
+                BuildSerial = build.Number == 0 ? null : build.Number, BuildTime = build.Number == 0 ? null : build.TimeText,
+                Images = fetch.Images.Count == 0 ? null : fetch.Images.Select(PinnedImageRecord.Of).ToList(),
+                Addons = site.Addons.Select(a => fetch.Addons.FirstOrDefault(f => f.Addon.Name == a.Name)?.Record
+                                                 ?? new AddonRecord(a.Name, "built-in", null, [a.Name])).ToList(),
+            },
+            (p, build) => BundleHeader.Render(template, BundleHeader.Metadata(site, p.Node, p.Tree.Units, pki.SourceDateEpoch, build, etcd), p.PayloadSize, p.PayloadSha256));
+
+        // The serial grows only when something this build writes differs from the last one: the fingerprint is every
+        // header and payload, and the manifest, as they would be without a serial.
+        using (var fingerprint = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            fingerprint.AppendData(package.Manifest(prepared.Select(p => p.Record).ToList(), BuildSerial.Placeholder).ToBytes());
+            foreach (var p in prepared)
+            {
+                p.ContentSha256 = PayloadWriter.Sha256Hex(Encoding.ASCII.GetBytes($"{PayloadWriter.Sha256Hex(package.Header(p, BuildSerial.Placeholder))} {p.PayloadSha256}"));
+                fingerprint.AppendData(Encoding.ASCII.GetBytes($"{p.Node.Name} {p.ContentSha256}\n"));
+            }
+            package.Build = BuildSerial.Decide(inputs.StateDir, Convert.ToHexStringLower(fingerprint.GetCurrentHash()), BuildClock(inputs, pki));
+        }
+        return package;
     }
+
 
     /// <summary>The time a new serial is stamped with: SOURCE_DATE_EPOCH when set (reproducible builds), else the build's clock.</summary>
     private static DateTimeOffset BuildClock(BuildInputs inputs, PkiResult pki) =>
@@ -217,19 +277,6 @@ public static class PackageStep
                 await hashing.WriteAsync(bytes, token).ConfigureAwait(false);
         }, RunMode, cancellationToken).ConfigureAwait(false);
         return Convert.ToHexStringLower(runHash.GetCurrentHash());
-    }
-
-    /// <summary>The manifest the previous build left, to tell what changed; null when there is none or it cannot be read.</summary>
-    private static BundleManifest? ReadManifest(string path)
-    {
-        try
-        {
-            return File.Exists(path) ? BundleManifest.Parse(File.ReadAllBytes(path), path) : null;
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or IntegrityException or NotSupportedException)
-        {
-            return null;
-        }
     }
 
     /// <summary>A killed build leaves hidden .tmp files; none may survive into a finished folder.</summary>

@@ -62,6 +62,8 @@ public static class Builder
         ArgumentNullException.ThrowIfNull(reporter);
         // One build at a time per state and output folder, each a folder it can write, apart from each other.
         using var folders = BuildFolders.Prepare(inputs);
+        // A later build of a running site must be one that can roll out (SPEC §8): refused before anything is fetched.
+        Rollout.RolloutChecks.ThrowIfRefused(inputs.Site, inputs.Lock, inputs.Previous, inputs.OutDir);
         var run = new PipelineRunner(reporter, inputs.Options.Until);
         var fetched = await run.StepAsync(StepName.Fetch, ct => new FetchStep().RunAsync(inputs, reporter, ct), cancellationToken).ConfigureAwait(false);
         var nginx = await run.StepAsync(StepName.Nginx, ct => NginxStep.RunAsync(inputs, fetched!, reporter, ct), cancellationToken).ConfigureAwait(false);

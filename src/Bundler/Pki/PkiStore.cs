@@ -19,6 +19,12 @@ public static class PkiStore
     public const string IndexFile = "index.json";
     public const string EncryptionKeyFile = "encryption.key";
 
+    /// <summary>Per-node certificates and keys, <c>nodes/&lt;node&gt;/</c>.</summary>
+    public const string NodesDir = "nodes";
+
+    /// <summary>Where the certificates and keys of nodes the site no longer has go (SPEC §8): <c>retired/&lt;UTC time&gt;/nodes/...</c>.</summary>
+    public const string RetiredDir = "retired";
+
     /// <summary>Loads state, issues what is missing, due or changed, writes it, and returns the material.</summary>
     public static PkiMaterial Ensure(SiteSpec site, string stateDir, bool renew, IBuildReporter reporter, DateTimeOffset? now = null)
     {
@@ -32,6 +38,7 @@ public static class PkiStore
         var entries = CertificateTable.Expand(site).Select(i => Load(dir, i)).ToList();
         var byId = entries.ToDictionary(e => e.Instance.Id);
         CheckAuthorities(dir, entries);
+        Retire(dir, entries, at, reporter);
         RenewalPolicy.Decide(site, entries, byId, renew, at, reporter);
 
         var work = entries.Where(e => e.Reason is not null).ToList();
@@ -145,6 +152,43 @@ public static class PkiStore
                     throw Keys.BadState(Path.Combine(dir, leaf.Instance.CertificateFile), $"was not issued by {Path.Combine(dir, ca.Instance.CertificateFile)}");
             }
         }
+    }
+
+    // ---- retiring ------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Moves every per-node certificate and key no instance of the site's table uses any more (a node removed from the
+    /// site, or a role it no longer has) out of <c>nodes/</c> into <c>retired/&lt;UTC time&gt;/nodes/...</c>: kept, never
+    /// shipped again, and a node added back under the same name gets new ones.
+    /// </summary>
+    private static void Retire(string dir, List<PkiEntry> entries, DateTimeOffset at, IBuildReporter reporter)
+    {
+        var nodes = Path.Combine(dir, NodesDir);
+        if (!Directory.Exists(nodes))
+            return;
+        var used = entries.SelectMany(e => new[] { e.Instance.CertificateFile, e.Instance.KeyFile }).ToHashSet(StringComparer.Ordinal);
+        var stale = Directory.EnumerateFiles(nodes, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(dir, f).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(f => !used.Contains(f) && !Path.GetFileName(f).StartsWith('.'))
+            .Order(StringComparer.Ordinal).ToList();
+        if (stale.Count == 0)
+            return;
+        var stamp = at.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var target = Path.Combine(dir, RetiredDir, stamp);
+        foreach (var file in stale)
+        {
+            var to = Path.Combine(target, file);
+            var folder = dir;
+            foreach (var part in Path.GetRelativePath(dir, Path.GetDirectoryName(to)!).Split(Path.DirectorySeparatorChar))
+                EnsureSecretDirectory(folder = Path.Combine(folder, part));
+            File.Move(Path.Combine(dir, file), to, overwrite: false);
+        }
+        foreach (var folder in Directory.EnumerateDirectories(nodes, "*", SearchOption.AllDirectories).OrderByDescending(d => d.Length).Append(nodes))
+            if (!Directory.EnumerateFileSystemEntries(folder).Any())
+                Directory.Delete(folder);
+        var owners = stale.Select(f => f.Split('/')[1]).Distinct(StringComparer.Ordinal);
+        reporter.Info($"pki: retired {stale.Count} certificate and key file(s) of {string.Join(", ", owners)} (no longer in the site) " +
+                      $"to {Path.Combine(RetiredDir, stamp)}");
     }
 
     // ---- writing -------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ public static class FileFormats
     {
         ArgumentNullException.ThrowIfNull(spec);
         var path = spec.NodePath;
-        if (spec.Kind == FileKind.Unit || path.EndsWith(".service", StringComparison.Ordinal))
+        if (spec.Kind == FileKind.Unit || path.EndsWith(".service", StringComparison.Ordinal) || path.EndsWith(".timer", StringComparison.Ordinal))
             return FileFormat.Systemd;
         if (spec.Kind == FileKind.Kubeconfig || path.EndsWith(".yaml", StringComparison.Ordinal) || path.EndsWith(".yml", StringComparison.Ordinal))
             return FileFormat.Yaml;
@@ -27,7 +27,8 @@ public static class FileFormats
             return FileFormat.Nginx;
         if (path.EndsWith(".sh", StringComparison.Ordinal))
             return FileFormat.Shell;
-        if (path is NodePaths.Sysctl or NodePaths.ModulesLoad or NodePaths.PodRoutes)
+        // The etcd environment file (systemd EnvironmentFile=: KEY=value lines) and the certificate table (tab-separated words).
+        if (path is NodePaths.Sysctl or NodePaths.ModulesLoad or NodePaths.PodRoutes or NodePaths.EtcdClusterEnv or NodePaths.CertExpiryTable)
             return FileFormat.Lines;
         throw new InvalidOperationException($"{spec.Template}: no escaper is known for {path}; add its format to FileFormats.Of");
     }

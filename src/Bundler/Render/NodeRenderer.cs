@@ -6,12 +6,12 @@ namespace Bundler.Render;
 
 /// <summary>Renders the generated files of one node (configs, units, kubeconfigs, manifests) from the template table.</summary>
 public sealed class NodeRenderer(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions, PkiMaterial pki,
-    IReadOnlyList<LockImage> images)
+    IReadOnlyList<LockImage> images, Rollout.EtcdCluster? etcd = null)
 {
     public IReadOnlyList<NodeFile> Render(NodeSpec node)
     {
         ArgumentNullException.ThrowIfNull(node);
-        var model = RenderModel.For(site, node, versions, pki, images);
+        var model = RenderModel.For(site, node, versions, pki, images, etcd);
         var files = new List<NodeFile>();
         foreach (var spec in TemplateCatalog.For(site, node))
         {

@@ -2,6 +2,7 @@ using System.Text;
 using Bundler.Configuration;
 using Bundler.Layout;
 using Bundler.Pki;
+using Bundler.Rollout;
 
 namespace Bundler.Render;
 
@@ -12,14 +13,16 @@ namespace Bundler.Render;
 public static class RenderModel
 {
     /// <param name="images">The images the site's kubelet nodes carry (the fetch step's, in lock order).</param>
+    /// <param name="etcd">The site's etcd membership against the running build (who joins); a site never built when null.</param>
     public static Dictionary<string, object?> For(SiteSpec site, NodeSpec node, IReadOnlyDictionary<string, string> versions, PkiMaterial pki,
-        IReadOnlyList<LockImage> images)
+        IReadOnlyList<LockImage> images, EtcdCluster? etcd = null)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(versions);
         ArgumentNullException.ThrowIfNull(pki);
         ArgumentNullException.ThrowIfNull(images);
+        etcd ??= new EtcdCluster(site, null);
         var n = site.Network;
         return new Dictionary<string, object?>
         {
@@ -50,9 +53,27 @@ public static class RenderModel
             },
             ["etcd"] = new Dictionary<string, object?>
             {
-                ["initialCluster"] = string.Join(",", site.EtcdMembers.Select(m => $"{m.Name}=https://{m.Ip}:{ComponentTable.Etcd.Port("peer")}")),
-                ["clientUrls"] = string.Join(",", site.EtcdMembers.Select(m => $"https://{m.Ip}:{ComponentTable.Etcd.Port("client")}")),
+                // This member's: a member that joins a running cluster starts with what the cluster has once it is added.
+                ["initialCluster"] = etcd.InitialCluster(node),
+                ["initialClusterState"] = etcd.InitialClusterState(node),
+                ["token"] = EtcdCluster.Token(site),
+                ["clientUrls"] = string.Join(",", etcd.Members.Select(m => m.ClientUrl)),
+                ["clientPort"] = ComponentTable.Etcd.Port("client"),
             },
+            ["etcdBackup"] = new Dictionary<string, object?>
+            {
+                ["schedule"] = site.EtcdBackup.Schedule,
+                ["keep"] = site.EtcdBackup.Keep,
+            },
+            // The not-after of every certificate the node holds (files and kubeconfigs), for the daily certificate check.
+            ["certificates"] = pki.CertificatesFor(node).Select(c => (object?)new Dictionary<string, object?>
+            {
+                ["id"] = c.Id,
+                ["path"] = c.Path,
+                ["notAfter"] = c.NotAfter.ToUnixTimeSeconds(),
+                ["notAfterText"] = c.NotAfter.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            }).ToList(),
+            ["certCheck"] = new Dictionary<string, object?> { ["warnDays"] = PkiSettings.RenewalWindowDays },
             ["masters"] = site.Masters.Select(m => new Dictionary<string, object?> { ["name"] = m.Name, ["ip"] = m.Ip.ToString() }).ToList(),
             // Every OTHER node with a pod network (masters too, SPEC §7): its pod /24 is reached through its node IP.
             ["routes"] = site.Nodes.Where(w => ComponentTable.CniPlugins.RunsOn(w) && w.Name != node.Name)
@@ -145,5 +166,13 @@ public static class RenderModel
         ["schedulerConfig"] = NodePaths.SchedulerConfig,
         ["containerdSocket"] = NodePaths.ContainerdSocket,
         ["importScript"] = NodePaths.ImportScript,
+        ["etcdClusterEnv"] = NodePaths.EtcdClusterEnv,
+        ["etcdBackupDir"] = NodePaths.EtcdBackupDir,
+        ["etcdBackupScript"] = NodePaths.Libexec("etcd-backup.sh"),
+        ["certCheckScript"] = NodePaths.Libexec("cert-check.sh"),
+        ["certExpiryTable"] = NodePaths.CertExpiryTable,
+        ["etcdCaCert"] = CertificateTable.Row(CertificateTable.EtcdCa).NodePath,
+        ["etcdHealthCert"] = CertificateTable.Row("etcd/healthcheck-client").NodePath,
+        ["etcdHealthKey"] = CertificateTable.Row("etcd/healthcheck-client").KeyNodePath,
     };
 }

@@ -18,19 +18,20 @@ public static class RenderStep
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(reporter);
         var templates = TemplateSet.Open(ToolPaths.Find("bundle-templates"), inputs.Options.TemplatesDir);
-        var result = Render(inputs.Site, templates, inputs.Lock.Versions, pki, fetched, nginx, cancellationToken);
+        var result = Render(inputs.Site, templates, inputs.Lock.Versions, pki, fetched, nginx, cancellationToken, inputs.Etcd);
         reporter.Info($"rendered {result.Nodes.Sum(n => n.Files.Count)} files for {result.Nodes.Count} nodes");
         return Task.FromResult(result);
     }
 
     /// <summary>The whole render, without a pipeline: what tests and the step share.</summary>
+    /// <param name="etcd">The site's etcd membership against the running build (who joins); a site never built when null.</param>
     public static RenderResult Render(SiteSpec site, TemplateSet templates, IReadOnlyDictionary<string, string> versions,
-        PkiMaterial pki, FetchResult fetch, NginxResult nginx, CancellationToken cancellationToken = default)
+        PkiMaterial pki, FetchResult fetch, NginxResult nginx, CancellationToken cancellationToken = default, Rollout.EtcdCluster? etcd = null)
     {
         ArgumentNullException.ThrowIfNull(site);
         ArgumentNullException.ThrowIfNull(fetch);
         ArgumentNullException.ThrowIfNull(nginx);
-        var renderer = new NodeRenderer(site, templates, versions, pki, fetch.Images.Select(i => i.Pin).ToList());
+        var renderer = new NodeRenderer(site, templates, versions, pki, fetch.Images.Select(i => i.Pin).ToList(), etcd);
         var trees = new List<NodeTree>();
         foreach (var node in site.Nodes)
         {
@@ -43,6 +44,8 @@ public static class RenderStep
                 foreach (var path in component.Binaries)
                     files.Add(Fetched(path, restarts));
                 foreach (var path in component.Tools)
+                    files.Add(Fetched(path, []));
+                foreach (var path in component.OptionalTools.Where(p => fetch.Files.ContainsKey((node.Arch, p))))
                     files.Add(Fetched(path, []));
                 if (component.BuiltBinary is { } built)
                     files.Add(NodeFile.Binary(built, nginx.BinaryFor(node.Arch), "kube-nginx", restarts));

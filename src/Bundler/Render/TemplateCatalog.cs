@@ -44,6 +44,10 @@ public static class TemplateCatalog
     private static TemplateSpec Unit(ComponentSpec component) =>
         new($"units/{component.Name}.service.sbn", NodePaths.Unit(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
 
+    /// <summary>The timer of a timer row (<see cref="ComponentSpec.IsTimer"/>): what the installer enables and starts.</summary>
+    private static TemplateSpec Timer(ComponentSpec component) =>
+        new($"units/{component.Name}.timer.sbn", NodePaths.Timer(component.Name), FileKind.Unit, Running(component)) { Restarts = [component] };
+
     private static TemplateSpec Config(string template, string nodePath, Func<SiteSpec, NodeSpec, bool> when, params ComponentSpec[] restarts) =>
         new(template, nodePath, FileKind.Config, when) { Restarts = [.. restarts] };
 
@@ -62,6 +66,14 @@ public static class TemplateCatalog
     public static readonly IReadOnlyList<TemplateSpec> All =
     [
         .. ComponentTable.Rows.Where(c => c.IsUnit).Select(Unit),
+        .. ComponentTable.Rows.Where(c => c.IsTimer).Select(Timer),
+
+        // Day two (SPEC §8): etcd's membership (read only to start an empty data dir: restarts nothing), the backup and
+        // certificate-check scripts their timers' services run (read at every run: restart nothing), the check's table.
+        new("etcd/etcd-cluster.env.sbn", NodePaths.EtcdClusterEnv, FileKind.Config, Running(Etcd)),
+        new("etcd/etcd-backup.sh.sbn", NodePaths.Libexec("etcd-backup.sh"), FileKind.Script, Running(EtcdBackup), NodeFile.Executable),
+        new("kbundle/cert-check.sh.sbn", NodePaths.Libexec("cert-check.sh"), FileKind.Script, Running(CertCheck), NodeFile.Executable),
+        new("kbundle/cert-expiry.tsv.sbn", NodePaths.CertExpiryTable, FileKind.Config, Running(CertCheck)),
 
         Config("kubernetes/encryption-config.yaml.sbn", NodePaths.EncryptionConfig, Running(KubeApiserver), KubeApiserver) with { Mode = NodeFile.Secret },
         Config("kubernetes/audit-policy.yaml.sbn", NodePaths.AuditPolicy, Running(KubeApiserver), KubeApiserver),

@@ -96,6 +96,75 @@ public sealed class CertsCommandTests
         Assert.Contains("--until pki", error.Message);
     }
 
+    [Fact]
+    public void GivenFreshCertificates_WhenCertsAsksForThoseExpiringWithin30Days_ThenNoneIsNamedAndItExits0()
+    {
+        using var fixture = new PkiFixture();
+        var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
+        fixture.Ensure(PkiFixture.Site());
+
+        var result = CliRunner.Run("certs", sitePath, "--state", fixture.StateDir, "--expiring-within", "30");
+
+        Assert.True(result.ExitCode == 0, result.All);
+        Assert.Contains("No certificate expires within 30 days.", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void GivenLeavesThatEndWithinTheWindow_WhenCertsAsksForThem_ThenEachIsNamedOnItsOwnLineAndItExits1()
+    {
+        using var fixture = new PkiFixture();
+        var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
+        var pki = fixture.Ensure(PkiFixture.Site());
+        var (output, stdout, _) = Output();
+
+        // 400 days from now every leaf (365 days) has ended, no CA (10 years) has.
+        var code = CertsCommand.Run(new CertsCommand.Options(sitePath, fixture.StateDir, null, Json: false, ExpiringWithin: 400), output);
+
+        Assert.Equal(ExitCodes.Failure, code);
+        var text = stdout.ToString();
+        var leaves = pki.Items.Where(i => i.Certificate is not null && !i.Instance.Spec.IsAuthority).ToList();
+        Assert.Contains($"{leaves.Count} certificate(s) expire within 400 days:", text, StringComparison.Ordinal);
+        Assert.All(leaves, l => Assert.Matches($@"(?m)^  {System.Text.RegularExpressions.Regex.Escape(l.Instance.Id)} +\d{{4}}-\d\d-\d\d \d\d:\d\d UTC +\d+d$", text));
+        Assert.DoesNotMatch(@"(?m)^  ca ", text);
+        Assert.All(text.Split('\n'), l => Assert.True(l.Length <= 80, $"{l.Length} columns: {l}"));
+    }
+
+    [Fact]
+    public void GivenJson_WhenCertsAsksForCertificatesExpiringWithinDays_ThenTheyAreListedAndTheExitCodeStillSaysSo()
+    {
+        using var fixture = new PkiFixture();
+        var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
+        fixture.Ensure(PkiFixture.Site());
+
+        var due = CliRunner.Run("certs", sitePath, "--state", fixture.StateDir, "--expiring-within", "400", "--json");
+        var none = CliRunner.Run("certs", sitePath, "--state", fixture.StateDir, "--expiring-within", "0", "--json");
+
+        Assert.Equal(1, due.ExitCode);
+        using var json = JsonDocument.Parse(due.Out);
+        var within = json.RootElement.GetProperty("expiringWithin");
+        Assert.Equal(400, within.GetProperty("days").GetInt32());
+        Assert.Contains(within.GetProperty("certificates").EnumerateArray(), c => c.GetProperty("id").GetString() == "nodes/k8s-01/apiserver");
+        Assert.Equal(0, none.ExitCode);
+        using var empty = JsonDocument.Parse(none.Out);
+        Assert.Equal(0, empty.RootElement.GetProperty("expiringWithin").GetProperty("certificates").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("-1", "--expiring-within -1: not a number of days")]
+    [InlineData("soon", "soon")]
+    [InlineData("99999", "allowed: 0 to 36500")]
+    public void GivenABadNumberOfDays_WhenCertsRuns_ThenItExits2NamingIt(string days, string named)
+    {
+        using var fixture = new PkiFixture();
+        var sitePath = fixture.WriteSite(PkiFixture.Yaml(PkiFixture.StandardNodes()));
+        fixture.Ensure(PkiFixture.Site());
+
+        var result = CliRunner.Run("certs", sitePath, "--state", fixture.StateDir, "--expiring-within", days);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(named, result.All, StringComparison.Ordinal);
+    }
+
     private static (CliOutput Output, StringWriter Out, StringWriter Err) Output()
     {
         var stdout = new StringWriter();

@@ -99,6 +99,29 @@ internal static class TestArtifacts
         return new Result(lockFile, mirror, imagesDir, images);
     }
 
+    /// <summary>
+    /// The same test lock with sid's etcd 3.5.30 (etcd, etcdctl, etcdutl; KBUNDLE_ETCD35_DIR) in place of bookworm's 3.4.23,
+    /// its archive in the same mirror: the next minor version a running site upgrades to (SPEC §8).
+    /// </summary>
+    public static string WithEtcd35(Result artifacts, string lockFile)
+    {
+        ArgumentNullException.ThrowIfNull(artifacts);
+        var etcd35 = Debian("KBUNDLE_ETCD35_DIR");
+        const string name = "etcd-v3.5.30-linux-amd64";
+        var binaries = new[] { "etcd", "etcdctl", "etcdutl" };
+        var archive = Path.Combine(artifacts.MirrorDir, name + ".tar.gz");
+        TarGz(archive, binaries.Select(b => Member.File($"{name}/{b}", Path.Combine(etcd35, b))).ToList());
+        var entry = $"  - name: etcd\n    version: 3.5.30\n    arch: amd64\n    url: https://upstream.invalid/{name}.tar.gz\n" +
+                    $"    sha256: {Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(archive)))}\n    files:\n" +
+                    string.Concat(binaries.Select(b => $"      {name}/{b}: /opt/k8s/bin/{b}\n"));
+        var text = File.ReadAllText(artifacts.LockFile);
+        var start = text.IndexOf("  - name: etcd\n", StringComparison.Ordinal);
+        var end = text.IndexOf("  - name: ", start + 1, StringComparison.Ordinal);
+        Assert.True(start > 0 && end > start, "the test lock has no etcd entry to replace");
+        File.WriteAllText(lockFile, text[..start] + entry + text[end..]);
+        return lockFile;
+    }
+
     private sealed record Member(string Name, byte[] Content)
     {
         public static Member File(string name, string source) => new(name, System.IO.File.ReadAllBytes(source));

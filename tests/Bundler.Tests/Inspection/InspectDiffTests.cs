@@ -38,7 +38,8 @@ public sealed class InspectDiffTests : IDisposable
         Assert.Contains(node.GetProperty("files").EnumerateArray(), f => f.GetProperty("path").GetString() == "/etc/kubernetes/pki/apiserver.key" && f.GetProperty("mode").GetString() == "0600");
         Assert.Contains(node.GetProperty("certificates").EnumerateArray(), c => c.GetProperty("path").GetString() == "/etc/kubernetes/admin.conf" && c.GetProperty("subject").GetString()!.Contains("CN=kubernetes-admin", StringComparison.Ordinal));
         Assert.Contains(node.GetProperty("privateKeys").EnumerateArray(), k => k.GetString() == "/etc/kubernetes/pki/etcd/server.key");
-        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"],
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy",
+            "kbundle-etcd-backup.timer", "kbundle-cert-check.timer"],
             node.GetProperty("units").EnumerateArray().Select(u => u.GetString()));
         var images = node.GetProperty("images").EnumerateArray().ToList();
         Assert.Equal(["pause", "coredns"], images.Select(i => i.GetProperty("name").GetString()));

@@ -364,8 +364,9 @@ public sealed partial class InstallerTests : IDisposable
         var header = System.Text.Encoding.UTF8.GetString(Bundler.Inspection.BundleReader.Open(Bundle()).HeaderBytes);
         var nodes = _fx.Site.Nodes.Select(n => n.Ip.ToString()).ToHashSet();
 
+        // https://%s:%s: an etcd member's URL, its address from KB_ETCD_MEMBERS (the site's members, checked below).
         foreach (Match url in UrlPattern().Matches(header))
-            Assert.Matches(@"^https?://(127\.0\.0\.1|\$KB_IP|localhost)[:/]", url.Value);
+            Assert.Matches(@"^https?://(127\.0\.0\.1|\$KB_IP|localhost|%s)[:/]", url.Value);
         foreach (Match ip in IpPattern().Matches(header))
             Assert.True(ip.Value.StartsWith("127.", StringComparison.Ordinal) || nodes.Contains(ip.Value), ip.Value);
         foreach (var word in new[] { "wget", "curl", "apt-get", "apt ", "yum", "dnf", "pip ", "zypper", "/dev/udp" })

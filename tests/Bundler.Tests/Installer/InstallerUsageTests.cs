@@ -36,7 +36,7 @@ public sealed class InstallerUsageTests : IDisposable
 
         Assert.True(code == 0, stderr);
         foreach (var option in new[] { "--info", "--check", "--list", "--extract DIR", "--dry-run", "--uninstall", "--purge", "--root DIR", "--no-start",
-                     "--skip-preflight NAME[,NAME]", "--yes", "--allow-downgrade", "--version", "--help" })
+                     "--skip-preflight NAME[,NAME]", "--yes", "--allow-downgrade", "--version", "--help", "--etcd-restore FILE", "--hold UNIT[,UNIT]" })
             Assert.True(Regex.IsMatch(stdout, $@"^  {Regex.Escape(option)}(\s{{2,}}\S|\n {{20,}}\S)", RegexOptions.Multiline), $"{option} has no line of its own:\n{stdout}");
         // The usage line names the file; the checks are the bundle's own list. Everything else fits 80 columns.
         Assert.All(stdout.Split('\n').Where(l => !l.StartsWith("Usage:", StringComparison.Ordinal) && !l.StartsWith("Preflight checks:", StringComparison.Ordinal)),
@@ -89,7 +89,7 @@ public sealed class InstallerUsageTests : IDisposable
 
         Assert.True(code == 0, stderr);
         var line = stdout.Split('\n').Single(l => l.StartsWith("not applied under --root:", StringComparison.Ordinal));
-        foreach (var what in new[] { "units (not started: containerd kube-nginx kbundle-images kubelet kube-proxy)", "sysctls", "kernel modules", "routes", "/etc/hosts" })
+        foreach (var what in new[] { "units (not started: containerd kube-nginx kbundle-images kubelet kube-proxy kbundle-cert-check.timer)", "sysctls", "kernel modules", "routes", "/etc/hosts" })
             Assert.Contains(what, line, StringComparison.Ordinal);
     }
 }

@@ -17,8 +17,11 @@ public sealed class ComponentTableTests
         var rows = ComponentTable.Rows;
 
         Assert.Equal(rows.Length, rows.Select(r => r.Name).Distinct().Count());
-        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"],
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy",
+                "kbundle-etcd-backup", "kbundle-cert-check"],
             rows.Where(r => r.IsUnit).Select(r => r.Name));
+        // Timers: the installer starts the .timer, never their oneshot service.
+        Assert.Equal(["kbundle-etcd-backup.timer", "kbundle-cert-check.timer"], rows.Where(r => r.IsTimer).Select(r => r.UnitName));
     }
 
     [Fact]
@@ -41,6 +44,11 @@ public sealed class ComponentTableTests
         {
             Assert.Contains(TemplateCatalog.All, t => t.NodePath == NodePaths.Unit(unit.Name) && t.Restarts.SequenceEqual([unit]));
             Assert.True(File.Exists(Path.Combine(shipped, unit.Name + ".service" + TemplateSet.Extension)), unit.Name);
+            if (unit.IsTimer)
+            {
+                Assert.Contains(TemplateCatalog.All, t => t.NodePath == NodePaths.Timer(unit.Name) && t.Restarts.SequenceEqual([unit]));
+                Assert.True(File.Exists(Path.Combine(shipped, unit.Name + ".timer" + TemplateSet.Extension)), unit.Name + ".timer");
+            }
         }
         var ports = ComponentTable.Rows.SelectMany(r => r.PortsOf(site)).Select(p => p.Number).ToList();
         Assert.Equal(ports.Count, ports.Distinct().Count());

@@ -208,7 +208,8 @@ public sealed class PackageStepTests : IDisposable
         Assert.Equal(["cni-plugins", "containerd", "crictl", "etcd", "kubernetes-server", "nginx", "runc"], manifest.Artifacts.Select(a => a.Name).Order());
         Assert.Equal(_fx.Last!.Nginx!.For(Bundler.Configuration.Arch.Amd64).Provenance.BinarySha256, Assert.Single(manifest.KubeNginx!).BinarySha256);
         var m1 = manifest.Nodes.Single(n => n.Name == "m1");
-        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy"], m1.Units);
+        Assert.Equal(["containerd", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-nginx", "kbundle-images", "kubelet", "kube-proxy",
+            "kbundle-etcd-backup.timer", "kbundle-cert-check.timer"], m1.Units);
         Assert.Contains(m1.Files, f => f.Path == "/etc/kubernetes/pki/apiserver.key" && f.Mode == "0600" && f.Owner == "root:root");
         Assert.Contains(m1.Files, f => f.Path == "/opt/k8s/bin/etcd" && f.Mode == "0755" && f.Sha256 == PayloadWriter.Sha256Hex("/usr/bin/ls"));
         Assert.Contains("/etc/kubernetes/pki/apiserver.key", m1.PrivateKeys);

@@ -38,7 +38,7 @@ public sealed partial class ReferenceListTests(RenderFixture fixture)
     {
         var removed = Removed();
         var checkedFlags = 0;
-        foreach (var (node, file) in fixture.Rendered().Where(r => r.File.Kind == FileKind.Unit))
+        foreach (var (node, file) in fixture.Rendered().Where(r => r.File.Kind == FileKind.Unit && !r.File.Path.EndsWith(".timer", StringComparison.Ordinal)))
         {
             var (binary, flags) = ExecStart(RenderFixture.Text(file));
             var component = Path.GetFileName(binary);

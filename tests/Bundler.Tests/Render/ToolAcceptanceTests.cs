@@ -36,7 +36,8 @@ public sealed class ToolAcceptanceTests(RenderFixture fixture, ITestOutputHelper
                         // The image archive is written by the package step: render hands on no bytes for it.
                         File.WriteAllBytes(target, file.Content ?? []);
                 }
-                var units = tree.Units.Select(u => u + ".service").ToList();
+                // A timer row's .timer and the service it starts.
+                var units = tree.Units.SelectMany(u => u.EndsWith(".timer", StringComparison.Ordinal) ? [u, u[..^".timer".Length] + ".service"] : new[] { u + ".service" }).ToList();
                 var (code, text) = Run("systemd-analyze", ["verify", "--man=no", $"--root={root}", .. units]);
                 output.WriteLine($"{tree.Node}: {string.Join(" ", units)} -> {code} {text}");
                 Assert.True(code == 0 && text.Trim().Length == 0, $"{tree.Node}: systemd-analyze verify: {text}");
