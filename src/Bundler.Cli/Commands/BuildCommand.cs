@@ -12,32 +12,12 @@ namespace Bundler.Cli;
 /// <summary><c>kbundle build SITE [options]</c> (SPEC §6): runs the pipeline and prints a step summary.</summary>
 public static class BuildCommand
 {
-    private static readonly Argument<string> SiteArgument = Cli.Shared.Site();
-    private static readonly Option<string?> PinsOption = Cli.Shared.Pins();
-    private static readonly Option<string[]> MirrorOption = new("--mirror")
-    {
-        Description = "Fetch artifacts from this base URL or local folder first (may be repeated)",
-        HelpName = "URL|DIR",
-        AllowMultipleArgumentsPerToken = false,
-    };
-    private static readonly Option<string[]> RegistryMirrorOption = new("--registry-mirror")
-    {
-        Description = "Pull images of REGISTRY from this mirror first, e.g. registry.k8s.io=https://mirror.example.org (may be repeated)",
-        HelpName = "REGISTRY=URL",
-        AllowMultipleArgumentsPerToken = false,
-    };
-    private static readonly Option<string?> CacheOption = new("--cache") { Description = "Download cache [default: ~/.cache/kbundle]", HelpName = "DIR" };
-    private static readonly Option<string?> StateOption = Cli.Shared.State();
-    private static readonly Option<string?> OutOption = new("--out") { Description = "Output folder [default: artifacts/<site>]", HelpName = "DIR" };
-    private static readonly Option<bool> OfflineOption = new("--offline") { Description = "Use the cache (and --mirror folders) only; name every missing artifact" };
+    private static readonly BuildInputOptions Inputs = new();
     private static readonly Option<string?> UntilOption = new("--until") { Description = "Stop after this step", HelpName = "STEP" };
-    private static readonly Option<string?> TemplatesOption = new("--templates") { Description = "Folder of templates that replace files of bundle-templates/", HelpName = "DIR" };
-    private static readonly Option<bool> RenewOption = new("--renew") { Description = "Re-issue every leaf certificate (CAs are kept)" };
     private static readonly Option<bool> NewClusterOption = new("--new-cluster")
     {
         Description = "Make a new CA even though the output folder holds bundles signed by another key (a new cluster over them)",
     };
-    private static readonly Option<bool> JsonOption = Cli.Shared.Json();
 
     static BuildCommand()
     {
@@ -46,11 +26,7 @@ public static class BuildCommand
 
     public static Command Create(CliOutput output)
     {
-        var command = new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign")
-        {
-            SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, OfflineOption, UntilOption,
-            TemplatesOption, RenewOption, NewClusterOption, JsonOption,
-        };
+        var command = Inputs.AddTo(new Command("build", "Build one signed bundle per node: fetch, nginx, pki, render, package, sign"), UntilOption, NewClusterOption);
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
         return command;
     }
@@ -58,20 +34,9 @@ public static class BuildCommand
     public static BuildOptions Bind(ParseResult parse)
     {
         var until = parse.GetValue(UntilOption);
-        return new BuildOptions
+        return Inputs.Bind(parse) with
         {
-            SitePath = parse.GetValue(SiteArgument)!,
-            PinsFile = parse.GetValue(PinsOption),
-            Mirrors = parse.GetValue(MirrorOption) ?? [],
-            RegistryMirrors = (parse.GetValue(RegistryMirrorOption) ?? []).Select(Fetch.Images.RegistryMirror.Parse).ToList(),
-            CacheDir = parse.GetValue(CacheOption),
-            StateDir = parse.GetValue(StateOption),
-            OutDir = parse.GetValue(OutOption),
-            Offline = parse.GetValue(OfflineOption),
             Until = until is null ? null : Steps.TryParse(until, out var step) ? step : throw new UserInputException($"--until {until}: unknown step"),
-            TemplatesDir = parse.GetValue(TemplatesOption),
-            Renew = parse.GetValue(RenewOption),
-            Json = parse.GetValue(JsonOption),
             NewCluster = parse.GetValue(NewClusterOption),
         };
     }

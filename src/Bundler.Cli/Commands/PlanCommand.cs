@@ -16,57 +16,25 @@ public static class PlanCommand
 {
     public sealed record Options(BuildOptions Build, string? Against, int Batch);
 
-    private static readonly Argument<string> SiteArgument = Cli.Shared.Site();
-    private static readonly Option<string?> PinsOption = Cli.Shared.Pins();
-    private static readonly Option<string[]> MirrorOption = new("--mirror")
-    {
-        Description = "Fetch artifacts from this base URL or local folder first (may be repeated)", HelpName = "URL|DIR", AllowMultipleArgumentsPerToken = false,
-    };
-    private static readonly Option<string[]> RegistryMirrorOption = new("--registry-mirror")
-    {
-        Description = "Pull images of REGISTRY from this mirror first (may be repeated)", HelpName = "REGISTRY=URL", AllowMultipleArgumentsPerToken = false,
-    };
-    private static readonly Option<string?> CacheOption = new("--cache") { Description = "Download cache [default: ~/.cache/kbundle]", HelpName = "DIR" };
-    private static readonly Option<string?> StateOption = Cli.Shared.State();
-    private static readonly Option<string?> OutOption = new("--out") { Description = "The build's output folder [default: artifacts/<site>]", HelpName = "DIR" };
+    private static readonly BuildInputOptions Inputs = new();
     private static readonly Option<string?> AgainstOption = new("--against")
     {
         Description = "Folder of the build that runs on the site now [default: --out]", HelpName = "DIR",
     };
-    private static readonly Option<bool> OfflineOption = new("--offline") { Description = "Use the cache (and --mirror folders) only" };
-    private static readonly Option<string?> TemplatesOption = new("--templates") { Description = "Folder of templates that replace files of bundle-templates/", HelpName = "DIR" };
-    private static readonly Option<bool> RenewOption = new("--renew") { Description = "Plan re-issuing every leaf certificate (CAs are kept)" };
     private static readonly Option<int> BatchOption = new("--batch")
     {
-        Description = $"Workers per batch in the rollout [default: {RolloutOrder.DefaultBatch}]", HelpName = "N", DefaultValueFactory = _ => RolloutOrder.DefaultBatch,
+        Description = "Workers per batch in the rollout", HelpName = "N", DefaultValueFactory = _ => RolloutOrder.DefaultBatch,
     };
-    private static readonly Option<bool> JsonOption = Cli.Shared.Json();
 
     public static Command Create(CliOutput output)
     {
-        var command = new Command("plan", "What a build would change on the running site, per node, and the order to roll it out in; writes nothing")
-        {
-            SiteArgument, PinsOption, MirrorOption, RegistryMirrorOption, CacheOption, StateOption, OutOption, AgainstOption, OfflineOption,
-            TemplatesOption, RenewOption, BatchOption, JsonOption,
-        };
+        var command = Inputs.AddTo(new Command("plan", "What a build would change on the running site, per node, and the order to roll it out in; writes nothing"),
+            AgainstOption, BatchOption);
         command.SetAction((parse, ct) => RunAsync(Bind(parse), output, ct));
         return command;
     }
 
-    public static Options Bind(ParseResult parse) => new(new BuildOptions
-    {
-        SitePath = parse.GetValue(SiteArgument)!,
-        PinsFile = parse.GetValue(PinsOption),
-        Mirrors = parse.GetValue(MirrorOption) ?? [],
-        RegistryMirrors = (parse.GetValue(RegistryMirrorOption) ?? []).Select(Fetch.Images.RegistryMirror.Parse).ToList(),
-        CacheDir = parse.GetValue(CacheOption),
-        StateDir = parse.GetValue(StateOption),
-        OutDir = parse.GetValue(OutOption),
-        Offline = parse.GetValue(OfflineOption),
-        TemplatesDir = parse.GetValue(TemplatesOption),
-        Renew = parse.GetValue(RenewOption),
-        Json = parse.GetValue(JsonOption),
-    }, parse.GetValue(AgainstOption), parse.GetValue(BatchOption));
+    public static Options Bind(ParseResult parse) => new(Inputs.Bind(parse), parse.GetValue(AgainstOption), parse.GetValue(BatchOption));
 
     /// <summary>Exit 0 with the plan; 2 when the change cannot roll out (or bad input); with --json one JSON document either way.</summary>
     public static async Task<int> RunAsync(Options options, CliOutput output, CancellationToken cancellationToken)
