@@ -108,11 +108,14 @@ kb_etcd_remove_members() {
 }
 
 # --etcd-restore FILE: this member's store from a snapshot, restored (etcdutl, or etcdctl for etcd before 3.5) into a
-# fresh data dir with this member's name and peer URL and the site's membership and token, then swapped in while
-# etcd is stopped; the data it had is kept beside it. A cluster is restored whole: every member from the same
-# snapshot at about the same time (each waits, as at the first install, for a quorum of restored members).
+# fresh data dir with this member's name and peer URL and the site's membership, then swapped in while etcd is
+# stopped; the data it had is kept beside it. A cluster is restored whole: every member from the same snapshot at
+# about the same time (each waits, as at the first install, for a quorum of restored members). The restored cluster
+# gets a token of its own, made from the site's and the snapshot's sha256 (the same on every member): with the site's
+# token it would have the running cluster's ID, and a member restored first would rejoin the members still running
+# the old data and be brought up to date by them, the snapshot lost.
 kb_etcd_restore() {
-  local snapshot=$1 stamp data new old cluster="" entry out tool=()
+  local snapshot=$1 stamp data new old cluster="" entry out tool=() token
   [[ " $KB_UNITS " == *" etcd "* ]] || kb_die 2 "--etcd-restore: node $KB_NODE is not an etcd member (roles $KB_ROLES)"
   [ -n "$KB_ROOT" ] && [ -z "${KBUNDLE_SYSTEMCTL:-}" ] && kb_die 2 "--etcd-restore restores a running member: not with --root"
   [ -f "$snapshot" ] || kb_die 2 "--etcd-restore $snapshot: no such file"
@@ -135,8 +138,9 @@ kb_etcd_restore() {
     tool=(env ETCDCTL_API=3 "$KB_BIN_DIR/etcdctl")
     kb_log "etcd: this bundle has no etcdutl (etcd before 3.5): restoring with etcdctl snapshot restore"
   fi
-  kb_log "etcd: restoring member $KB_NODE of site $KB_SITE from $snapshot (members: $cluster)"
-  if ! out=$("${tool[@]}" snapshot restore "$snapshot" --name "$KB_NODE" --initial-cluster "$cluster" --initial-cluster-token "$KB_ETCD_TOKEN" \
+  token="$KB_ETCD_TOKEN-restore-$(sha256sum -- "$snapshot" | cut -c1-16)"
+  kb_log "etcd: restoring member $KB_NODE of site $KB_SITE from $snapshot (members: $cluster; cluster token $token)"
+  if ! out=$("${tool[@]}" snapshot restore "$snapshot" --name "$KB_NODE" --initial-cluster "$cluster" --initial-cluster-token "$token" \
     --initial-advertise-peer-urls "$(kb_etcd_peer_url "$KB_NODE=$KB_IP")" --data-dir "$new" 2>&1); then
     rm -rf -- "$new"
     kb_die 1 "etcd: snapshot restore failed; nothing was changed: $out"
@@ -153,7 +157,7 @@ kb_etcd_restore() {
   kb_systemctl start etcd || kb_die 1 "etcd: systemctl start etcd failed after the restore (the old data is in $old)"
   KB_HEALTH_HINT="restore every member from the same snapshot now"
   if ! kb_health etcd; then
-    kb_die 1 "etcd: $KB_NODE is not healthy after the restore: restore every other member from the same snapshot, then run this again (the old data is in $old)"
+    kb_die 1 "etcd: $KB_NODE runs the restored data but is not healthy yet: it waits for a quorum of restored members; restore the other members from the same snapshot now and it joins them (etcdctl endpoint health --cluster shows when); do not restore this member again (the old data is in $old)"
   fi
   kb_check_log etcd:restore ok "$snapshot"
   kb_log "etcd: $KB_NODE restored from $snapshot and healthy"
