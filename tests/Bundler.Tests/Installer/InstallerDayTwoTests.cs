@@ -1,4 +1,3 @@
-using System.Globalization;
 using Bundler.Packaging;
 using Bundler.Tests.Packaging;
 
@@ -19,25 +18,15 @@ public sealed class InstallerDayTwoTests : IDisposable
 
     public InstallerDayTwoTests()
     {
-        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
-        _root = Path.Combine(_fx.Root, "node");
-        Directory.CreateDirectory(_root);
-        Directory.CreateDirectory(Path.Combine(_fx.Root, "tmp"));
+        (_root, _env) = _fx.InstallerHost();
         _calls = Path.Combine(_fx.Root, "systemctl.log");
         // Every unit is running, as on a node in service; each call is recorded.
-        var systemctl = Executable("systemctl", $"#!/bin/bash\necho \"$*\" >> {_calls}\nexit 0\n");
-        _env = new() { ["TMPDIR"] = Path.Combine(_fx.Root, "tmp"), ["KBUNDLE_SYSTEMCTL"] = systemctl, ["KBUNDLE_HEALTH_CMD"] = "/bin/true", ["KBUNDLE_HEALTH_TIMEOUT"] = "0" };
+        _env["KBUNDLE_SYSTEMCTL"] = _fx.Executable("systemctl", $"#!/bin/bash\necho \"$*\" >> {_calls}\nexit 0\n");
+        _env["KBUNDLE_HEALTH_CMD"] = "/bin/true";
+        _env["KBUNDLE_HEALTH_TIMEOUT"] = "0";
     }
 
     public void Dispose() => _fx.Dispose();
-
-    private string Executable(string name, string script)
-    {
-        var path = Path.Combine(_fx.Root, name);
-        File.WriteAllText(path, script);
-        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
-        return path;
-    }
 
     private (int Code, string Out, string Err) Run(string dir, params string[] args) =>
         BundleFixture.Run("bash", [Path.Combine(_fx.Out(dir), "m1.run"), "--root", _root, .. args], _env);
@@ -103,7 +92,7 @@ public sealed class InstallerDayTwoTests : IDisposable
         var before = PayloadWriter.Sha256Hex(_root + "/opt/k8s/bin/kubelet");
         // The new kubelet is unhealthy (a health check tries twice before it waits); the one the rollback starts again is healthy.
         var count = Path.Combine(_fx.Root, "kubelet-checks");
-        _env["KBUNDLE_HEALTH_CMD"] = Executable("health", $"#!/bin/bash\n[ \"$1\" != kubelet ] && exit 0\necho x >> {count}\n[ $(wc -l < {count}) -gt 2 ]\n");
+        _env["KBUNDLE_HEALTH_CMD"] = _fx.Executable("health", $"#!/bin/bash\n[ \"$1\" != kubelet ] && exit 0\necho x >> {count}\n[ $(wc -l < {count}) -gt 2 ]\n");
 
         var (code, stdout, stderr) = Run("v2");
         var calls = Calls();

@@ -18,12 +18,7 @@ public sealed class InstallerSafetyTests : IDisposable
 
     public InstallerSafetyTests()
     {
-        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
-        _root = Path.Combine(_fx.Root, "node");
-        Directory.CreateDirectory(_root);
-        var tmp = Path.Combine(_fx.Root, "tmp");
-        Directory.CreateDirectory(tmp);
-        _env = new() { ["TMPDIR"] = tmp };
+        (_root, _env) = _fx.InstallerHost();
     }
 
     public void Dispose() => _fx.Dispose();
@@ -31,14 +26,6 @@ public sealed class InstallerSafetyTests : IDisposable
     private string Bundle(string node = "w1", string dir = "artifacts") => Path.Combine(_fx.Out(dir), node + ".run");
 
     private (int Code, string Out, string Err) Run(string bundle, params string[] args) => BundleFixture.Run("bash", [bundle, .. args], _env);
-
-    private string Script(string name, string text)
-    {
-        var path = Path.Combine(_fx.Root, name);
-        File.WriteAllText(path, text);
-        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
-        return path;
-    }
 
     /// <summary>The bytes the bundle would install at <paramref name="nodePath"/>.</summary>
     private byte[] Shipped(string bundle, string nodePath)
@@ -85,9 +72,9 @@ public sealed class InstallerSafetyTests : IDisposable
         await _fx.BuildAsync();
         var started = Path.Combine(_fx.Root, "started");
         var release = Path.Combine(_fx.Root, "release");
-        _env["KBUNDLE_SYSTEMCTL"] = Script("systemctl", "#!/bin/bash\n[ \"$1\" = is-active ] && exit 3\nexit 0\n");
+        _env["KBUNDLE_SYSTEMCTL"] = _fx.Executable("systemctl", "#!/bin/bash\n[ \"$1\" = is-active ] && exit 3\nexit 0\n");
         // The first installer stops in its first health check until the test lets it go on; any later one goes straight on.
-        _env["KBUNDLE_HEALTH_CMD"] = Script("health", $"#!/bin/bash\nmkdir '{started}' 2>/dev/null || exit 0\nwhile [ ! -e '{release}' ]; do sleep 0.1; done\n");
+        _env["KBUNDLE_HEALTH_CMD"] = _fx.Executable("health", $"#!/bin/bash\nmkdir '{started}' 2>/dev/null || exit 0\nwhile [ ! -e '{release}' ]; do sleep 0.1; done\n");
         using var first = ProcessRunner.Start("bash", [Bundle(), "--root", _root], "/", _env);
         for (var i = 0; i < 600 && !Directory.Exists(started) && !first.HasExited; i++)
             await Task.Delay(100);
@@ -115,9 +102,9 @@ public sealed class InstallerSafetyTests : IDisposable
         await _fx.BuildAsync();
         var pids = Path.Combine(_fx.Root, "daemons");
         // A systemctl that, like the end-to-end hosts' stand-in, starts each unit as a background process of its own.
-        _env["KBUNDLE_SYSTEMCTL"] = Script("systemctl",
+        _env["KBUNDLE_SYSTEMCTL"] = _fx.Executable("systemctl",
             $"#!/bin/bash\ncase $1 in is-active) exit 3 ;; restart) (setsid sleep 60 </dev/null >/dev/null 2>&1 & echo $! >> '{pids}') ;; esac\nexit 0\n");
-        _env["KBUNDLE_HEALTH_CMD"] = Script("health", "#!/bin/bash\nexit 0\n");
+        _env["KBUNDLE_HEALTH_CMD"] = _fx.Executable("health", "#!/bin/bash\nexit 0\n");
         try
         {
             var first = Run(Bundle(), "--root", _root);

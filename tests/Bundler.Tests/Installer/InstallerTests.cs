@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Bundler.Packaging;
 using Bundler.Tests.Packaging;
@@ -16,12 +15,7 @@ public sealed partial class InstallerTests : IDisposable
 
     public InstallerTests()
     {
-        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
-        _root = Path.Combine(_fx.Root, "node");
-        Directory.CreateDirectory(_root);
-        var tmp = Path.Combine(_fx.Root, "tmp");
-        Directory.CreateDirectory(tmp);
-        _env = new() { ["TMPDIR"] = tmp };
+        (_root, _env) = _fx.InstallerHost();
     }
 
     public void Dispose() => _fx.Dispose();
@@ -293,13 +287,9 @@ public sealed partial class InstallerTests : IDisposable
     public async Task GivenAUnitWhoseHealthCheckFails_WhenUpgrading_ThenTheExactPreviousFilesAreRestoredAndExit1()
     {
         await _fx.BuildAsync();
-        var systemctl = Path.Combine(_fx.Root, "systemctl");
         var calls = Path.Combine(_fx.Root, "systemctl.log");
-        File.WriteAllText(systemctl, $"#!/bin/bash\necho \"$*\" >> {calls}\n[ \"$1\" = is-active ] && exit 3\nexit 0\n");
-        File.SetUnixFileMode(systemctl, (UnixFileMode)0b111_101_101);
-        var health = Path.Combine(_fx.Root, "health");
-        File.WriteAllText(health, "#!/bin/bash\n[ \"$1\" != kubelet ]\n");
-        File.SetUnixFileMode(health, (UnixFileMode)0b111_101_101);
+        var systemctl = _fx.Executable("systemctl", $"#!/bin/bash\necho \"$*\" >> {calls}\n[ \"$1\" = is-active ] && exit 3\nexit 0\n");
+        var health = _fx.Executable("health", "#!/bin/bash\n[ \"$1\" != kubelet ]\n");
         _env["KBUNDLE_SYSTEMCTL"] = systemctl;
         _env["KBUNDLE_HEALTH_CMD"] = "/bin/true";
         _env["KBUNDLE_HEALTH_TIMEOUT"] = "0";
@@ -327,11 +317,9 @@ public sealed partial class InstallerTests : IDisposable
     public async Task GivenRunningUnits_WhenANewerBundleChangesOnlyKubelet_ThenOnlyKubeletIsRestartedAndAReRunRestartsNothing()
     {
         await _fx.BuildAsync();
-        var systemctl = Path.Combine(_fx.Root, "systemctl");
         var calls = Path.Combine(_fx.Root, "systemctl.log");
         // Every unit reports active, as on a running node.
-        File.WriteAllText(systemctl, $"#!/bin/bash\necho \"$*\" >> {calls}\nexit 0\n");
-        File.SetUnixFileMode(systemctl, (UnixFileMode)0b111_101_101);
+        var systemctl = _fx.Executable("systemctl", $"#!/bin/bash\necho \"$*\" >> {calls}\nexit 0\n");
         _env["KBUNDLE_SYSTEMCTL"] = systemctl;
         _env["KBUNDLE_HEALTH_CMD"] = "/bin/true";
         Assert.Equal(0, Run(Bundle("w1"), "--root", _root).Code);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Bundler.Packaging;
 using Bundler.Tests.Packaging;
@@ -15,10 +14,7 @@ public sealed class InstallerUsageTests : IDisposable
 
     public InstallerUsageTests()
     {
-        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", BundleFixture.Epoch.ToString(CultureInfo.InvariantCulture));
-        var tmp = Path.Combine(_fx.Root, "tmp");
-        Directory.CreateDirectory(tmp);
-        _env = new() { ["TMPDIR"] = tmp };
+        (_, _env) = _fx.InstallerHost();
     }
 
     public void Dispose() => _fx.Dispose();

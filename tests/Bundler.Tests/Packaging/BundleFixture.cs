@@ -98,6 +98,28 @@ public sealed class BundleFixture : IDisposable
 
     public string Out(string name = "artifacts") => Path.Combine(Root, name);
 
+    /// <summary>
+    /// A host for the installer, as the installer tests run it: SOURCE_DATE_EPOCH fixed, <c>Root/tmp</c> as its TMPDIR (the
+    /// environment returned, for the test to add to), and <c>Root/node</c> made for <c>--root</c>.
+    /// </summary>
+    public (string NodeRoot, Dictionary<string, string> Env) InstallerHost()
+    {
+        Environment.SetEnvironmentVariable("SOURCE_DATE_EPOCH", Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var tmp = Path.Combine(Root, "tmp");
+        Directory.CreateDirectory(tmp);
+        return (Directory.CreateDirectory(Path.Combine(Root, "node")).FullName, new() { ["TMPDIR"] = tmp });
+    }
+
+    /// <summary>An executable script <c>Root/name</c> (a stand-in the installer is pointed at).</summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public string Executable(string name, string script)
+    {
+        var path = Path.Combine(Root, name);
+        File.WriteAllText(path, script);
+        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        return path;
+    }
+
     /// <summary>A new upstream release of one binary: its archive (and the lock's checksum) change, nothing else.</summary>
     public void ReplaceUpstream(string binary, string source)
     {
