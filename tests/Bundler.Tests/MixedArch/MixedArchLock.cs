@@ -1,10 +1,9 @@
-using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Bundler.Configuration;
 using Bundler.Nginx;
 using Bundler.Tests.Fetch.Images;
+using Bundler.Tests.Packaging;
 
 namespace Bundler.Tests.MixedArch;
 
@@ -84,7 +83,7 @@ internal sealed class MixedArchLock
             }
             else
             {
-                TarGz(path, members.Select(m => (m.Member, m.Source)));
+                BundleFixture.TarGz(path, members.Select(m => (m.Member, m.Source)));
                 entries = "    files:\n" + string.Concat(members.Select(m => $"      {m.Member}: {m.NodePath}\n"));
             }
             foreach (var m in members)
@@ -147,22 +146,6 @@ internal sealed class MixedArchLock
         Assert.True(compile.Succeeded, $"{compiler} could not build the {Names.Of(arch)} stand-in: {compile.Tail()}");
         Assert.Equal(arch, ElfFile.Read(output).Arch);
         return output;
-    }
-
-    private static void TarGz(string path, IEnumerable<(string Member, string Source)> members)
-    {
-        using var file = File.Create(path);
-        using var gzip = new GZipStream(file, CompressionLevel.Fastest);
-        using var tar = new TarWriter(gzip, TarEntryFormat.Ustar);
-        foreach (var (member, source) in members)
-        {
-            tar.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, member)
-            {
-                Mode = (UnixFileMode)0b111_101_101,
-                ModificationTime = DateTimeOffset.UnixEpoch,
-                DataStream = new MemoryStream(File.ReadAllBytes(source)),
-            });
-        }
     }
 
     public static string Sha256(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));

@@ -228,7 +228,8 @@ public sealed class BundleFixture : IDisposable
     /// <summary>Rewrites the lock (e.g. after <see cref="ChecksumSource"/> changed).</summary>
     public void RewriteLock() => WriteUpstream();
 
-    private static void TarGz(string path, IEnumerable<(string Member, string Source)> members)
+    /// <summary>A deterministic upstream-style .tar.gz of executables (mode 0755, one fixed mtime): the same members, the same bytes.</summary>
+    internal static void TarGz(string path, IEnumerable<(string Member, string Source)> members)
     {
         using var file = File.Create(path);
         using var gzip = new GZipStream(file, CompressionLevel.Fastest);
