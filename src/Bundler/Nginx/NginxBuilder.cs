@@ -91,16 +91,23 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func
             if (elf.Arch != toolchain.Arch)
                 throw new InvalidOperationException($"{built} is for ELF machine 0x{elf.Machine:x}, not {arch}");
 
-            // The finished folder appears whole: copy into a temp folder, then rename it into place.
+            // The finished folder appears whole: copy into a temp folder, then rename it into place. An entry once published
+            // stays: kube-nginx is not byte-reproducible, and another build sharing the cache may have published this key
+            // while this one compiled; its binary may be in bundles already, so this build uses it too.
             var staged = Path.Combine(work, "out");
             Directory.CreateDirectory(staged);
             File.Copy(built, Path.Combine(staged, BinaryName));
             if (!OperatingSystem.IsWindows())
                 File.SetUnixFileMode(Path.Combine(staged, BinaryName), NodeFile.Executable);
             Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
-            if (Directory.Exists(dir))
-                Directory.Delete(dir, recursive: true);
-            Directory.Move(staged, dir);
+            if (Directory.Exists(dir) && !File.Exists(binary))
+                Directory.Delete(dir, recursive: true);   // a folder without its binary was never published
+            if (!Publish(staged, dir))
+            {
+                progress.Complete("another build cached it first");
+                reporter.Info($"kube-nginx {arch}: another build cached it first ({key[..12]}); using that one");
+                return new Outcome(binary, Provenance(artifact, toolchain, binary), CacheHit: true);
+            }
             progress.Complete(toolchain.IsCross ? $"static, --with-stream, cross-compiled for {toolchain.Target}" : "static, --with-stream");
         }
         finally
@@ -110,6 +117,22 @@ public sealed class NginxBuilder(string cacheRoot, IBuildReporter reporter, Func
         }
         reporter.Info($"kube-nginx {arch}: built ({key[..12]})");
         return new Outcome(binary, Provenance(artifact, toolchain, binary), CacheHit: false);
+    }
+
+    /// <summary>Renames <paramref name="staged"/> to <paramref name="dir"/> unless that is there already (false then).</summary>
+    private static bool Publish(string staged, string dir)
+    {
+        if (Directory.Exists(dir))
+            return false;
+        try
+        {
+            Directory.Move(staged, dir);
+            return true;
+        }
+        catch (IOException) when (Directory.Exists(dir))
+        {
+            return false;   // published by another build between the look and the rename
+        }
     }
 
     public static string CacheKey(LockArtifact artifact, NginxToolchain toolchain)

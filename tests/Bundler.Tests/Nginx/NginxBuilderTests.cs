@@ -44,6 +44,40 @@ public sealed class NginxBuilderTests : IDisposable
         Assert.Empty(Directory.EnumerateDirectories(Path.Combine(_world.CacheDir, "nginx")));
     }
 
+    /// <summary>
+    /// Two builds sharing a cache compile the same key at once (CI's end-to-end tests do; so do two sites on one build
+    /// host). kube-nginx is not byte-reproducible, so the entry the first one published must stay: the other build's
+    /// bundles, and every later build's, then carry the same binary. Here "make" copies a static busybox as the build's
+    /// result and, before it ends, publishes another binary under the key, as the other build would.
+    /// </summary>
+    [ToolFact("busybox", "cc", "make")]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task GivenAnotherBuildPublishedTheSameKeyWhileThisOneCompiled_WhenItFinishes_ThenThePublishedBinaryStaysAndThisBuildUsesIt()
+    {
+        var archive = Path.Combine(_world.Root, "nginx-1.22.1.tar.gz");
+        File.WriteAllBytes(archive, FetchWorld.TarGz(("nginx-1.22.1/configure", "#!/bin/sh\nmkdir -p objs\n"u8.ToArray(), (UnixFileMode)0b111_101_101)));
+        var source = Source() with { ArchivePath = archive };
+        var busybox = ProcessRunner.Find("busybox")!;
+        var machine = NginxBuilder.MachineArch!.Value;
+        var key = NginxBuilder.CacheKey(source.Artifact, await NginxToolchain.FindAsync(machine, machine, ProcessRunner.Find));
+        var published = Path.Combine(_world.CacheDir, "nginx", key, NginxBuilder.BinaryName);
+        var make = Path.Combine(_world.Root, "make");
+        File.WriteAllText(make, $"#!/bin/sh\ncp '{busybox}' objs/nginx\nmkdir -p '{Path.GetDirectoryName(published)}'\n" +
+                                $"{{ cat '{busybox}'; printf 'published by the other build'; }} > '{published}'\n");
+        File.SetUnixFileMode(make, (UnixFileMode)0b111_101_101);
+        var reporter = new RecordingReporter();
+
+        var outcome = (await new NginxBuilder(_world.CacheDir, reporter, tool => tool == "make" ? make : ProcessRunner.Find(tool))
+            .BuildAsync(source, [machine], CancellationToken.None)).Single();
+
+        var theirs = File.ReadAllBytes(busybox).Concat("published by the other build"u8.ToArray()).ToArray();
+        Assert.Equal(theirs, File.ReadAllBytes(published));
+        Assert.Equal(published, outcome.Binary);
+        Assert.Equal(FetchWorld.Sha256(theirs), outcome.Provenance.BinarySha256);
+        Assert.Contains(reporter.Lines, l => l.Contains("another build cached it first", StringComparison.Ordinal));
+        Assert.Equal([key], Directory.EnumerateDirectories(Path.Combine(_world.CacheDir, "nginx")).Select(Path.GetFileName));
+    }
+
     [Theory]
     [InlineData("cc", "no cc/gcc")]
     [InlineData("make", "no make")]
